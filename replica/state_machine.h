@@ -1,0 +1,49 @@
+// The interface between consensus and what it replicates (compare braft's
+// StateMachine in src/braft/raft.h). replica/ calls it; fsm/ implements it
+// for the filesystem, the simulation implements it for a small key-value map.
+//
+// Thread safety: the driver calls Apply, Checkpoint and AppliedIndex from one
+// applier thread. Implementations document what else may run concurrently
+// (readers for the FUSE layer, digest for status).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace paxosfs::replica {
+
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+
+  // Applies the application commands chosen for `slot`, in order, and
+  // returns one encoded result per command. A slot that chose a no-op or a
+  // membership change is applied with an empty list, so the applied index
+  // still advances one slot at a time.
+  //
+  // Deterministic: the same slots in the same order give the same state and
+  // the same results on every replica. Exactly-once is the implementation's
+  // job: a command whose request id was already applied returns the result
+  // it returned the first time and changes nothing.
+  //
+  // REQUIRES: slot == AppliedIndex() + 1.
+  // An error (disk full, store corrupt) means the slot was not applied; the
+  // caller must not skip it.
+  virtual StatusOr<std::vector<std::string>> Apply(
+      uint64_t slot, const std::vector<std::string>& commands) = 0;
+
+  // The highest slot whose effects are in the state (0: none).
+  virtual uint64_t AppliedIndex() const = 0;
+
+  // The highest slot whose effects are durable. Log entries up to it may be
+  // truncated; after a crash the state reopens at exactly this index.
+  virtual uint64_t DurableIndex() const = 0;
+
+  // Makes every applied slot durable, atomically with the applied index.
+  virtual Status Checkpoint() = 0;
+};
+
+}  // namespace paxosfs::replica
