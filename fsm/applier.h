@@ -1,0 +1,71 @@
+// Internal to fsm/: applies one decoded Command inside the store's open
+// transaction. Every check that can fail with an errno runs before the first
+// write, so a failed command changes nothing. A non-OK Status is a store
+// failure: the caller rolls the whole slot back.
+//
+// Thread safety: the applier thread only, like the writable Store.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "fsm/filesystem.h"
+#include "proto/command.pb.h"
+#include "snapshot/store.h"
+
+namespace paxosfs::fsm {
+
+using snapshot::InodeRow;
+
+// Fills a proto Attr from an inode row.
+void ToAttr(const InodeRow& row, proto::Attr* attr);
+// 0 if `name` is a valid directory entry name, else its errno.
+int CheckName(const std::string& name);
+
+class Applier {
+ public:
+  Applier(snapshot::Store* store, const Options& options)
+      : store_(store), options_(options) {}
+
+  StatusOr<proto::Result> Apply(const proto::Command& c);
+
+ private:
+  using R = StatusOr<proto::Result>;
+
+  R Create(const proto::Command& c);
+  R Mkdir(const proto::Command& c);
+  R Unlink(const proto::Command& c);
+  R Rmdir(const proto::Command& c);
+  R Rename(const proto::Command& c);
+  R Exchange(const proto::Command& c, InodeRow& old_dir, InodeRow& new_dir,
+             InodeRow& src, InodeRow& dst);
+  R Link(const proto::Command& c);
+  R Symlink(const proto::Command& c);
+  R SetAttr(const proto::Command& c);
+  R Write(const proto::Command& c);
+  R Fallocate(const proto::Command& c);
+  R SetXattr(const proto::Command& c);
+  R RemoveXattr(const proto::Command& c);
+
+  // Loads `ino` into *row: 0, or ENOENT if it does not exist.
+  StatusOr<int> Load(uint64_t ino, InodeRow* row);
+  // As Load, and ENOTDIR if it is not a directory.
+  StatusOr<int> LoadDir(uint64_t ino, InodeRow* row);
+  // Whether directory `dir` is `ancestor` or lies below it.
+  StatusOr<bool> IsWithin(uint64_t dir, uint64_t ancestor);
+  // A new inode owned by the caller, in `parent` (setgid inheritance).
+  InodeRow NewInode(const proto::Command& c, const InodeRow& parent,
+                    uint32_t mode);
+  // Links `child` into `parent` as `name` with a fresh readdir cookie.
+  Status AddEntry(uint64_t parent, const std::string& name,
+                  const InodeRow& child);
+  // Removes one link to a non-directory; frees it with its last link.
+  Status DropLink(InodeRow& row, int64_t time_ns);
+  Status Truncate(InodeRow& row, uint64_t size);
+  R EntryResult(const InodeRow& row);
+
+  snapshot::Store* store_;
+  Options options_;
+};
+
+}  // namespace paxosfs::fsm

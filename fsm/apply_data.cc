@@ -1,0 +1,212 @@
+// setattr, chunk writes, fallocate and extended attributes.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "fsm/applier.h"
+#include "fsm/commands.h"
+
+namespace paxosfs::fsm {
+namespace {
+
+proto::Result Err(int error) {
+  proto::Result r;
+  r.set_error(error);
+  return r;
+}
+
+bool Has(uint32_t valid, proto::SetAttrBits bit) { return (valid & bit) != 0; }
+
+// Namespaces Linux filesystems accept without ACL support. POSIX ACLs
+// (system.posix_acl_*) are not stored: the kernel gets EOPNOTSUPP.
+bool KnownXattrNamespace(const std::string& name) {
+  for (const char* prefix : {"user.", "trusted.", "security."}) {
+    size_t n = std::strlen(prefix);
+    if (name.size() > n && name.compare(0, n, prefix) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status Applier::Truncate(InodeRow& row, uint64_t size) {
+  if (size < row.size) {
+    // Invariant: no chunk holds bytes at or past the file size, so a later
+    // extension reads zeros there without rewriting anything.
+    uint64_t first_gone = (size + kChunkSize - 1) / kChunkSize;
+    StatusOr<uint64_t> freed = store_->DeleteChunksFrom(row.ino, first_gone);
+    if (!freed.ok()) return freed.status();
+    row.stored -= *freed;
+    if (size % kChunkSize != 0) {
+      uint64_t index = size / kChunkSize;
+      auto chunk = store_->GetChunk(row.ino, index);
+      if (!chunk.ok()) return chunk.status();
+      size_t keep = size % kChunkSize;
+      if (chunk->has_value() && (*chunk)->size() > keep) {
+        row.stored -= (*chunk)->size() - keep;
+        PAXOSFS_RETURN_IF_ERROR(store_->PutChunk(
+            row.ino, index, std::string_view(**chunk).substr(0, keep)));
+      }
+    }
+  }
+  row.size = size;
+  return Status::Ok();
+}
+
+StatusOr<proto::Result> Applier::SetAttr(const proto::Command& c) {
+  const proto::SetAttr& op = c.setattr();
+  const uint32_t v = op.valid();
+  InodeRow row;
+  StatusOr<int> e = Load(op.inode(), &row);
+  if (!e.ok()) return e.status();
+  if (*e != 0) return Err(*e);
+  if (Has(v, proto::SETATTR_MODE) && (op.mode() & ~(S_IFMT | 07777))) {
+    return Err(EINVAL);
+  }
+  if (Has(v, proto::SETATTR_SIZE)) {
+    if (S_ISDIR(row.mode)) return Err(EISDIR);
+    if (!S_ISREG(row.mode)) return Err(EINVAL);
+    if (op.size() > options_.max_file_size) return Err(EFBIG);
+  }
+  const int64_t t = c.time_ns();
+  if (Has(v, proto::SETATTR_MODE)) {
+    row.mode = (row.mode & S_IFMT) | (op.mode() & 07777);
+  }
+  if (Has(v, proto::SETATTR_UID)) row.uid = op.uid();
+  if (Has(v, proto::SETATTR_GID)) row.gid = op.gid();
+  if (Has(v, proto::SETATTR_SIZE)) {
+    PAXOSFS_RETURN_IF_ERROR(Truncate(row, op.size()));
+    row.mtime_ns = t;  // truncate(2) updates mtime even at the same size.
+  }
+  if (Has(v, proto::SETATTR_ATIME)) {
+    row.atime_ns = Has(v, proto::SETATTR_ATIME_NOW) ? t : op.atime_ns();
+  }
+  if (Has(v, proto::SETATTR_MTIME)) {
+    row.mtime_ns = Has(v, proto::SETATTR_MTIME_NOW) ? t : op.mtime_ns();
+  }
+  row.ctime_ns = Has(v, proto::SETATTR_CTIME) ? op.ctime_ns() : t;
+  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
+  return EntryResult(row);
+}
+
+StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
+  const proto::Write& op = c.write();
+  InodeRow row;
+  StatusOr<int> e = Load(op.inode(), &row);
+  if (!e.ok()) return e.status();
+  if (*e != 0) return Err(*e);
+  if (S_ISDIR(row.mode)) return Err(EISDIR);
+  if (!S_ISREG(row.mode)) return Err(EINVAL);
+  // The pieces must tile [offset, end) chunk by chunk, as SetWrite makes them.
+  uint64_t end = op.offset();
+  for (const proto::ChunkWrite& p : op.pieces()) {
+    if (p.data().empty() || p.offset_in_chunk() >= kChunkSize ||
+        p.data().size() > kChunkSize - p.offset_in_chunk() ||
+        p.chunk_index() > options_.max_file_size / kChunkSize ||
+        p.chunk_index() * kChunkSize + p.offset_in_chunk() != end) {
+      return Err(EINVAL);
+    }
+    end += p.data().size();
+  }
+  if (end > options_.max_file_size) return Err(EFBIG);
+  proto::Result r;
+  if (op.pieces().empty()) {
+    ToAttr(row, r.mutable_attr());
+    return r;
+  }
+  for (const proto::ChunkWrite& p : op.pieces()) {
+    const std::string& data = p.data();
+    if (p.offset_in_chunk() == 0 && data.size() == kChunkSize) {
+      auto old = store_->GetChunk(row.ino, p.chunk_index());
+      if (!old.ok()) return old.status();
+      row.stored -= old->has_value() ? (*old)->size() : 0;
+      row.stored += data.size();
+      PAXOSFS_RETURN_IF_ERROR(store_->PutChunk(row.ino, p.chunk_index(), data));
+      continue;
+    }
+    // A partial chunk: read, modify, write. The gap before the piece, if
+    // the chunk was shorter, reads as zeros as a hole would.
+    auto old = store_->GetChunk(row.ino, p.chunk_index());
+    if (!old.ok()) return old.status();
+    std::string chunk = old->has_value() ? std::move(**old) : std::string();
+    row.stored -= chunk.size();
+    size_t need = p.offset_in_chunk() + data.size();
+    if (chunk.size() < need) chunk.resize(need, '\0');
+    std::memcpy(chunk.data() + p.offset_in_chunk(), data.data(), data.size());
+    row.stored += chunk.size();
+    PAXOSFS_RETURN_IF_ERROR(store_->PutChunk(row.ino, p.chunk_index(), chunk));
+  }
+  row.size = std::max(row.size, end);
+  row.mtime_ns = row.ctime_ns = c.time_ns();
+  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
+  r.set_written(end - op.offset());
+  ToAttr(row, r.mutable_attr());
+  return r;
+}
+
+StatusOr<proto::Result> Applier::Fallocate(const proto::Command& c) {
+  const proto::Fallocate& op = c.fallocate();
+  if (op.mode() & ~kFallocKeepSize) return Err(EOPNOTSUPP);
+  InodeRow row;
+  StatusOr<int> e = Load(op.inode(), &row);
+  if (!e.ok()) return e.status();
+  if (*e != 0) return Err(*e);
+  if (op.length() == 0) return Err(EINVAL);
+  if (S_ISDIR(row.mode)) return Err(EISDIR);
+  if (S_ISFIFO(row.mode)) return Err(ESPIPE);
+  if (!S_ISREG(row.mode)) return Err(ENODEV);
+  uint64_t end = op.offset() + op.length();
+  if (end < op.offset() || end > options_.max_file_size) return Err(EFBIG);
+  // Space is not reserved: chunks are written on demand and the store has
+  // no per-file quota, so mode 0 only moves the size (see README).
+  if (!(op.mode() & kFallocKeepSize) && end > row.size) {
+    row.size = end;
+    row.mtime_ns = row.ctime_ns = c.time_ns();
+    PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
+  }
+  return EntryResult(row);
+}
+
+StatusOr<proto::Result> Applier::SetXattr(const proto::Command& c) {
+  const proto::SetXattr& op = c.setxattr();
+  if (op.flags() & ~(kXattrCreate | kXattrReplace)) return Err(EINVAL);
+  if (op.name().empty() || op.name().size() > kXattrNameMax) {
+    return Err(ERANGE);
+  }
+  if (op.value().size() > kXattrValueMax) return Err(E2BIG);
+  if (!KnownXattrNamespace(op.name())) return Err(EOPNOTSUPP);
+  InodeRow row;
+  StatusOr<int> e = Load(op.inode(), &row);
+  if (!e.ok()) return e.status();
+  if (*e != 0) return Err(*e);
+  auto old = store_->GetXattr(row.ino, op.name());
+  if (!old.ok()) return old.status();
+  if ((op.flags() & kXattrCreate) && old->has_value()) return Err(EEXIST);
+  if ((op.flags() & kXattrReplace) && !old->has_value()) return Err(ENODATA);
+  PAXOSFS_RETURN_IF_ERROR(store_->PutXattr(row.ino, op.name(), op.value()));
+  row.ctime_ns = c.time_ns();
+  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
+  return EntryResult(row);
+}
+
+StatusOr<proto::Result> Applier::RemoveXattr(const proto::Command& c) {
+  const proto::RemoveXattr& op = c.removexattr();
+  if (op.name().empty() || op.name().size() > kXattrNameMax) {
+    return Err(ERANGE);
+  }
+  if (!KnownXattrNamespace(op.name())) return Err(EOPNOTSUPP);
+  InodeRow row;
+  StatusOr<int> e = Load(op.inode(), &row);
+  if (!e.ok()) return e.status();
+  if (*e != 0) return Err(*e);
+  StatusOr<bool> existed = store_->DeleteXattr(row.ino, op.name());
+  if (!existed.ok()) return existed.status();
+  if (!*existed) return Err(ENODATA);
+  row.ctime_ns = c.time_ns();
+  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
+  return EntryResult(row);
+}
+
+}  // namespace paxosfs::fsm

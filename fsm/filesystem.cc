@@ -1,0 +1,145 @@
+// The StateMachine side: slots, transactions, checkpoints, exactly-once.
+#include "fsm/filesystem.h"
+
+#include <cerrno>
+
+#include "fsm/applier.h"
+#include "fsm/commands.h"
+#include "snapshot/store.h"
+
+namespace paxosfs::fsm {
+namespace {
+
+snapshot::StoreOptions StoreOptionsFor(const Options& options, bool read_only) {
+  snapshot::StoreOptions o;
+  o.read_only = read_only;
+  o.check_on_open = options.check_on_open;
+  o.chunk_size = kChunkSize;
+  return o;
+}
+
+std::string ErrorResult(int error) {
+  proto::Result r;
+  r.set_error(error);
+  return r.SerializeAsString();
+}
+
+}  // namespace
+
+Filesystem::Filesystem(std::string path, const Options& options,
+                       std::unique_ptr<snapshot::Store> store)
+    : path_(std::move(path)),
+      options_(options),
+      store_(std::move(store)),
+      applier_(std::make_unique<Applier>(store_.get(), options_)) {}
+
+Filesystem::~Filesystem() = default;
+
+StatusOr<std::unique_ptr<Filesystem>> Filesystem::Open(const std::string& path,
+                                                       const Options& options) {
+  PAXOSFS_CHECK(options.clock != nullptr);
+  // The root's timestamps must not come from this host's clock, or replicas
+  // created at different moments would differ: a new store starts at 0.
+  auto store = snapshot::Store::Open(path, StoreOptionsFor(options, false), 0);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<Filesystem> fs(
+      new Filesystem(path, options, std::move(*store)));
+  // What the last run committed may still sit unsynced in the page cache:
+  // make it durable before claiming it is.
+  PAXOSFS_RETURN_IF_ERROR(fs->SyncNow());
+  return fs;
+}
+
+uint64_t Filesystem::AppliedIndex() const {
+  return store_->meta().applied_index;
+}
+
+StatusOr<std::string> Filesystem::ApplyOne(const std::string& encoded) {
+  proto::Command c;
+  if (!c.ParseFromString(encoded)) return ErrorResult(EINVAL);
+  const proto::RequestId& id = c.request_id();
+  const bool tracked = id.node() != 0 || id.session() != 0 || id.sequence();
+  if (tracked) {
+    auto session = store_->GetSession(id.node(), id.session());
+    if (!session.ok()) return session.status();
+    if (session->has_value()) {
+      if ((*session)->sequence == id.sequence()) return (*session)->result;
+      if ((*session)->sequence > id.sequence()) return ErrorResult(EALREADY);
+    }
+  }
+  StatusOr<proto::Result> result = applier_->Apply(c);
+  if (!result.ok()) return result.status();
+  std::string out = result->SerializeAsString();
+  if (tracked) {
+    PAXOSFS_RETURN_IF_ERROR(store_->PutSession(
+        id.node(), id.session(), snapshot::SessionRow{id.sequence(), out}));
+  }
+  return out;
+}
+
+StatusOr<std::vector<std::string>> Filesystem::Apply(
+    uint64_t slot, const std::vector<std::string>& commands) {
+  PAXOSFS_CHECK_MSG(slot == AppliedIndex() + 1,
+                    "slots must be applied in order, without gaps");
+  const snapshot::Meta before = store_->meta();
+  // Each slot commits so that readers see it as soon as Apply returns;
+  // only every N slots or T ms is the commit also fsynced.
+  const int64_t now = options_.clock->MonotonicNanos();
+  const bool durable =
+      slot - durable_index_ >= options_.checkpoint_every_slots ||
+      now - last_checkpoint_ns_ >= options_.checkpoint_every_ms * 1000000;
+  PAXOSFS_RETURN_IF_ERROR(store_->Begin(durable));
+  std::vector<std::string> results;
+  results.reserve(commands.size());
+  Status status;
+  for (const std::string& encoded : commands) {
+    StatusOr<std::string> r = ApplyOne(encoded);
+    if (!r.ok()) {
+      status = r.status();
+      break;
+    }
+    results.push_back(std::move(*r));
+  }
+  if (status.ok()) {
+    snapshot::Meta meta = store_->meta();
+    meta.applied_index = slot;
+    store_->SetMeta(meta);
+    status = store_->Commit();
+    if (status.ok() && durable) {
+      durable_index_ = slot;
+      last_checkpoint_ns_ = now;
+    }
+  } else {
+    store_->Rollback().ok();
+  }
+  if (!status.ok()) {
+    store_->SetMeta(before);
+    return status.WithContext("applying slot " + std::to_string(slot));
+  }
+  return results;
+}
+
+Status Filesystem::Checkpoint() {
+  if (durable_index_ == AppliedIndex()) return Status::Ok();
+  return SyncNow();
+}
+
+Status Filesystem::SyncNow() {
+  PAXOSFS_RETURN_IF_ERROR(store_->Begin(/*durable=*/true));
+  PAXOSFS_RETURN_IF_ERROR(store_->Commit());
+  durable_index_ = AppliedIndex();
+  last_checkpoint_ns_ = options_.clock->MonotonicNanos();
+  return Status::Ok();
+}
+
+StatusOr<uint64_t> Filesystem::Digest() { return store_->Digest(); }
+
+StatusOr<std::unique_ptr<Reader>> Filesystem::NewReader() const {
+  auto store = snapshot::Store::Open(path_, StoreOptionsFor(options_, true));
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<Reader>(new Reader(std::move(*store), options_));
+}
+
+void Filesystem::TEST_Crash() { store_->TEST_Abandon(); }
+
+}  // namespace paxosfs::fsm

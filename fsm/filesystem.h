@@ -1,0 +1,129 @@
+// The filesystem state machine: applies Commands (proto/command.proto) to the
+// SQLite store deterministically and answers the FUSE layer's reads.
+//
+// Apply decides every result, errno included, from the command and the store
+// alone: no clock, random source or host state is read, so every replica that
+// applies the same slots returns the same results and holds the same state
+// (compare Digest()). Inode numbers are allocated from a counter in the store
+// and never reused. Invariants and the errno table are in fsm/README.md.
+//
+// Thread safety: Apply, Checkpoint, AppliedIndex, DurableIndex and Digest are
+// called from one applier thread. NewReader may be called from any thread;
+// each Reader is then used by one thread at a time (a FUSE worker keeps one
+// per thread, or a pool hands them out). A Reader sees the state as of the
+// last slot committed when its call began: each Apply commits its slot
+// before returning, so a read issued after Apply returned observes it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "proto/command.pb.h"
+#include "replica/state_machine.h"
+
+namespace paxosfs::snapshot {
+class Store;
+}
+
+namespace paxosfs::fsm {
+
+class Applier;
+
+struct Options {
+  // Writes and truncations past this size fail with EFBIG.
+  uint64_t max_file_size = uint64_t{1} << 40;
+  // Reported by statfs; not enforced at apply time (see README).
+  uint64_t capacity_bytes = uint64_t{1} << 40;
+  uint64_t capacity_inodes = uint64_t{1} << 32;
+  // Checkpoint (fsync, DurableIndex advances) after this many slots or this
+  // much time since the last one, whichever comes first.
+  uint64_t checkpoint_every_slots = 1000;
+  int64_t checkpoint_every_ms = 1000;
+  // Decides when to checkpoint only; never read by apply itself.
+  const Clock* clock = &SystemClock::Instance();
+  // Run SQLite's quick_check when opening (cost grows with the store).
+  bool check_on_open = true;
+};
+
+// Read-only view for one thread. Every method returns a Result whose
+// `error` is the errno to reply with; a non-OK Status means the store
+// failed (I/O error, corruption) and the FUSE layer should answer EIO.
+class Reader {
+ public:
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  StatusOr<proto::Result> Lookup(uint64_t parent, const std::string& name);
+  StatusOr<proto::Result> GetAttr(uint64_t ino);
+  // Entries after `offset` (0: from the start; "." and ".." come first),
+  // at most `max_entries`. Each entry's offset continues after it, and stays
+  // valid across concurrent creates, unlinks and renames in the directory.
+  StatusOr<proto::Result> ReadDir(uint64_t ino, uint64_t offset,
+                                  uint32_t max_entries);
+  // Up to `size` bytes at `offset`; holes read as zeros; short at EOF.
+  StatusOr<proto::Result> Read(uint64_t ino, uint64_t offset, uint64_t size);
+  StatusOr<proto::Result> ReadLink(uint64_t ino);
+  StatusOr<proto::Result> GetXattr(uint64_t ino, const std::string& name);
+  StatusOr<proto::Result> ListXattr(uint64_t ino);
+  StatusOr<proto::Result> StatFs();
+  // The applied index and digest of the last committed state.
+  StatusOr<uint64_t> AppliedIndex();
+  StatusOr<uint64_t> Digest();
+
+ private:
+  friend class Filesystem;
+  Reader(std::unique_ptr<snapshot::Store> store, const Options& options);
+  StatusOr<proto::Result> ReadLocked(uint64_t ino, uint64_t offset,
+                                     uint64_t size);
+
+  std::unique_ptr<snapshot::Store> store_;
+  Options options_;
+};
+
+class Filesystem final : public replica::StateMachine {
+ public:
+  // Opens the store at `path`, creating it (root directory only, index 0)
+  // if missing. Fails with kCorruption, saying what to do, if the store is
+  // damaged.
+  static StatusOr<std::unique_ptr<Filesystem>> Open(const std::string& path,
+                                                    const Options& options);
+  ~Filesystem() override;
+
+  // Each command is an encoded proto::Command; each result an encoded
+  // proto::Result. A command that does not parse gets EINVAL. A command
+  // whose request id (node, session, sequence) equals its session's last
+  // applied one returns the stored result and changes nothing; one below it
+  // gets EALREADY (sessions have one request outstanding at a time).
+  StatusOr<std::vector<std::string>> Apply(
+      uint64_t slot, const std::vector<std::string>& commands) override;
+  uint64_t AppliedIndex() const override;
+  uint64_t DurableIndex() const override { return durable_index_; }
+  Status Checkpoint() override;
+
+  StatusOr<uint64_t> Digest();
+  StatusOr<std::unique_ptr<Reader>> NewReader() const;
+
+  // Drops the connection as a crash would, losing what was not committed.
+  void TEST_Crash();
+
+ private:
+  Filesystem(std::string path, const Options& options,
+             std::unique_ptr<snapshot::Store> store);
+  StatusOr<std::string> ApplyOne(const std::string& encoded);
+  // An empty durable commit: fsyncs everything committed so far.
+  Status SyncNow();
+
+  std::string path_;
+  Options options_;
+  std::unique_ptr<snapshot::Store> store_;
+  std::unique_ptr<Applier> applier_;
+  uint64_t durable_index_ = 0;
+  int64_t last_checkpoint_ns_ = 0;
+};
+
+}  // namespace paxosfs::fsm

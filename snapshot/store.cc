@@ -1,0 +1,306 @@
+// Opening, schema, transactions and the checksummed meta row.
+#include "snapshot/store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "common/checksum.h"
+#include "snapshot/statement.h"
+
+namespace paxosfs::snapshot {
+namespace {
+
+// Bumped when the schema changes incompatibly; Open refuses other values.
+constexpr uint64_t kFormat = 1;
+constexpr uint64_t kRootIno = 1;
+constexpr uint32_t kRootMode = 0040755;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  format INTEGER NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  applied_index INTEGER NOT NULL,
+  next_ino INTEGER NOT NULL,
+  next_cookie INTEGER NOT NULL,
+  checksum INTEGER NOT NULL);
+CREATE TABLE inodes(
+  ino INTEGER PRIMARY KEY, mode INTEGER NOT NULL, uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL, nlink INTEGER NOT NULL, size INTEGER NOT NULL,
+  atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,
+  parent INTEGER NOT NULL, rdev INTEGER NOT NULL, stored INTEGER NOT NULL,
+  target BLOB NOT NULL);
+CREATE TABLE dentries(
+  parent INTEGER NOT NULL, name BLOB NOT NULL, ino INTEGER NOT NULL,
+  type INTEGER NOT NULL, cookie INTEGER NOT NULL,
+  PRIMARY KEY (parent, name)) WITHOUT ROWID;
+CREATE UNIQUE INDEX dentries_by_cookie ON dentries(parent, cookie);
+CREATE TABLE chunks(
+  ino INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (ino, idx));
+CREATE TABLE xattrs(
+  ino INTEGER NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,
+  PRIMARY KEY (ino, name)) WITHOUT ROWID;
+CREATE TABLE sessions(
+  node INTEGER NOT NULL, session INTEGER NOT NULL,
+  sequence INTEGER NOT NULL, result BLOB NOT NULL,
+  PRIMARY KEY (node, session)) WITHOUT ROWID;
+)sql";
+
+uint64_t MetaChecksum(uint64_t format, uint64_t chunk_size, const Meta& m) {
+  Hasher h;
+  h.Update("paxosfs-meta");
+  h.UpdateU64(format);
+  h.UpdateU64(chunk_size);
+  h.UpdateU64(m.applied_index);
+  h.UpdateU64(m.next_ino);
+  h.UpdateU64(m.next_cookie);
+  return h.Digest();
+}
+
+std::string CorruptAdvice(const std::string& path) {
+  return "; the store at " + path +
+         " must not be served: stop the node, move the file (and its -wal "
+         "and -shm files) aside, and rebuild it from a peer's snapshot "
+         "(paxosfs join) or from a backup";
+}
+
+}  // namespace
+
+Store::Store(sqlite3* db, const std::string& path, const StoreOptions& options)
+    : db_(db),
+      path_(path),
+      options_(options),
+      chunk_size_(options.chunk_size) {}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  if (in_txn_) Exec("ROLLBACK").ok();
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+void Store::TEST_Abandon() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  cache_.clear();
+  // Closing with a write transaction open rolls it back, as a crash would:
+  // nothing of it reaches the WAL's committed frames.
+  sqlite3_close(db_);
+  db_ = nullptr;
+  in_txn_ = false;
+  failed_ = Status::Aborted("store abandoned (test)");
+}
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                             const StoreOptions& options,
+                                             int64_t root_time_ns) {
+  struct stat st;
+  bool exists = ::stat(path.c_str(), &st) == 0 && st.st_size > 0;
+  if (!exists && options.read_only) {
+    return Status::NotFound("no store at " + path);
+  }
+  int flags = options.read_only ? SQLITE_OPEN_READONLY
+                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Store> store(new Store(db, path, options));
+  if (rc != SQLITE_OK) return store->Error(rc, "open");
+  sqlite3_extended_result_codes(db, 1);
+  // The writer never waits on readers in WAL mode; a reader may briefly wait
+  // while the writer restarts the WAL.
+  sqlite3_busy_timeout(db, 5000);
+  if (!options.read_only) {
+    PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+    // NORMAL: commits write the WAL without fsync (they survive a process
+    // crash); checkpoints fsync. Durable commits switch to FULL.
+    PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
+    PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA cache_size=-65536"));
+    if (!exists) {
+      PAXOSFS_RETURN_IF_ERROR(store->CreateSchema(root_time_ns));
+    } else if (options.check_on_open) {
+      PAXOSFS_RETURN_IF_ERROR(store->QuickCheck());
+    }
+  }
+  PAXOSFS_RETURN_IF_ERROR(store->LoadAndVerifyMeta());
+  return store;
+}
+
+Status Store::CreateSchema(int64_t root_time_ns) {
+  PAXOSFS_RETURN_IF_ERROR(Begin(/*durable=*/true));
+  Status s = Exec(kSchema);
+  if (s.ok()) {
+    meta_ = Meta{0, kRootIno + 1, 3};
+    InodeRow root;
+    root.ino = kRootIno;
+    root.mode = kRootMode;
+    root.nlink = 2;
+    root.atime_ns = root.mtime_ns = root.ctime_ns = root_time_ns;
+    root.parent = kRootIno;
+    s = PutInode(root);
+  }
+  if (s.ok()) {
+    Statement insert(this,
+                     "INSERT INTO meta(id, format, chunk_size, applied_index,"
+                     " next_ino, next_cookie, checksum)"
+                     " VALUES (1, ?, ?, 0, 0, 0, 0)");
+    s = insert.Bind(1, kFormat).Bind(2, chunk_size_).Run();
+  }
+  if (!s.ok()) {
+    Rollback().ok();
+    return s.WithContext("creating store " + path_);
+  }
+  return Commit();
+}
+
+Status Store::QuickCheck() {
+  Statement check(this, "PRAGMA quick_check");
+  StatusOr<bool> row = check.Step();
+  if (!row.ok()) return row.status();
+  std::string verdict = *row ? check.Blob(0) : "no answer";
+  if (verdict != "ok") {
+    failed_ = Status::Corruption("integrity check failed (" + verdict + ")" +
+                                 CorruptAdvice(path_));
+    return failed_;
+  }
+  return Status::Ok();
+}
+
+StatusOr<Meta> Store::ReadMeta() {
+  if (!failed_.ok()) return failed_;
+  Statement read(this,
+                 "SELECT format, chunk_size, applied_index, next_ino,"
+                 " next_cookie, checksum FROM meta WHERE id = 1");
+  StatusOr<bool> row = read.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    failed_ = Status::Corruption("meta row missing" + CorruptAdvice(path_));
+    return failed_;
+  }
+  uint64_t format = read.U64(0);
+  uint64_t chunk_size = read.U64(1);
+  Meta m{read.U64(2), read.U64(3), read.U64(4)};
+  if (read.U64(5) != MetaChecksum(format, chunk_size, m)) {
+    failed_ =
+        Status::Corruption("meta row checksum mismatch" + CorruptAdvice(path_));
+    return failed_;
+  }
+  if (format != kFormat) {
+    return Status::InvalidArgument(
+        "store " + path_ + " has format " + std::to_string(format) +
+        ", this build reads format " + std::to_string(kFormat) +
+        "; use a matching paxosfs version");
+  }
+  if (chunk_size != chunk_size_) {
+    return Status::InvalidArgument(
+        "store " + path_ + " uses chunk size " + std::to_string(chunk_size) +
+        ", not the configured " + std::to_string(chunk_size_));
+  }
+  return m;
+}
+
+Status Store::LoadAndVerifyMeta() {
+  StatusOr<Meta> m = ReadMeta();
+  if (!m.ok()) return m.status();
+  meta_ = *m;
+  return Status::Ok();
+}
+
+Status Store::WriteMeta() {
+  Statement write(this,
+                  "UPDATE meta SET applied_index = ?, next_ino = ?,"
+                  " next_cookie = ?, checksum = ? WHERE id = 1");
+  return write.Bind(1, meta_.applied_index)
+      .Bind(2, meta_.next_ino)
+      .Bind(3, meta_.next_cookie)
+      .Bind(4, MetaChecksum(kFormat, chunk_size_, meta_))
+      .Run();
+}
+
+Status Store::Begin(bool durable) {
+  PAXOSFS_CHECK(!in_txn_);
+  if (!failed_.ok()) return failed_;
+  if (!options_.read_only && durable != sync_full_) {
+    PAXOSFS_RETURN_IF_ERROR(Exec(durable ? "PRAGMA synchronous=FULL"
+                                         : "PRAGMA synchronous=NORMAL"));
+    sync_full_ = durable;
+  }
+  // IMMEDIATE for the writer: take the write lock now, not at the first
+  // write, so a slot never fails halfway for lack of the lock.
+  PAXOSFS_RETURN_IF_ERROR(
+      Exec(options_.read_only ? "BEGIN" : "BEGIN IMMEDIATE"));
+  in_txn_ = true;
+  return Status::Ok();
+}
+
+Status Store::Commit() {
+  PAXOSFS_CHECK(in_txn_);
+  Status s = options_.read_only ? Status::Ok() : WriteMeta();
+  if (s.ok()) s = Exec("COMMIT");
+  if (!s.ok()) {
+    Rollback().ok();
+    return s;
+  }
+  in_txn_ = false;
+  return Status::Ok();
+}
+
+Status Store::Rollback() {
+  PAXOSFS_CHECK(in_txn_);
+  in_txn_ = false;
+  if (sqlite3_get_autocommit(db_)) return Status::Ok();
+  return Exec("ROLLBACK");
+}
+
+Status Store::Exec(const char* sql) {
+  if (db_ == nullptr) return failed_;
+  char* message = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
+  sqlite3_free(message);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, sql);
+}
+
+sqlite3_stmt* Store::Prepare(const char* sql) {
+  // Statements are cached by the address of their SQL literal: every caller
+  // passes a string constant, so the address identifies the statement.
+  for (auto& [key, stmt] : cache_) {
+    if (key == sql) return stmt;
+  }
+  if (db_ == nullptr || !failed_.ok()) return nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
+  if (rc != SQLITE_OK) {
+    Error(rc, sql).ok();
+    return nullptr;
+  }
+  cache_.emplace_back(sql, stmt);
+  return stmt;
+}
+
+Status Store::Error(int rc, const char* what) {
+  if (!failed_.ok()) return failed_;
+  std::string message = std::string(sqlite3_errstr(rc));
+  if (db_ != nullptr && rc != SQLITE_ERROR) {
+    message = sqlite3_errmsg(db_);
+  } else if (db_ != nullptr) {
+    message += std::string(": ") + sqlite3_errmsg(db_);
+  }
+  message += " (" + std::string(what).substr(0, 80) + ") in " + path_;
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      failed_ = Status::Corruption(message + CorruptAdvice(path_));
+      return failed_;
+    case SQLITE_FULL:
+      return Status::NoSpace(message + "; free disk space and restart");
+    case SQLITE_CANTOPEN:
+      return Status::IOError(message + "; check the path and permissions");
+    default:
+      return Status::IOError(message);
+  }
+}
+
+}  // namespace paxosfs::snapshot

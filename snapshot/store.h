@@ -1,0 +1,182 @@
+// The SQLite store the filesystem state machine lives in: typed rows for
+// inodes, directory entries, chunks, extended attributes and client
+// sessions, plus the meta row (applied index, allocation counters) that is
+// written in the same transaction as the state it describes. SQLite stays
+// behind this header; the schema and crash rules are in snapshot/README.md.
+//
+// Thread safety: a Store is one SQLite connection and is used by one thread
+// at a time. The applier owns the writable Store; each reader thread opens
+// its own read-only Store on the same file. WAL mode gives every read
+// transaction a snapshot of the last committed state, so readers never block
+// the writer and never see a half-applied slot.
+//
+// Errors: a Status. kCorruption (SQLite reported a malformed database, the
+// integrity check failed, or the meta row's checksum does not match) is
+// sticky: every later call returns it, so a corrupt store is never served.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace paxosfs::snapshot {
+
+struct InodeRow {
+  uint64_t ino = 0;
+  uint32_t mode = 0;  // S_IF* type bits | permission bits.
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t nlink = 0;
+  uint64_t size = 0;
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint64_t parent = 0;  // Directories: the one directory holding them.
+  uint32_t rdev = 0;
+  uint64_t stored = 0;  // Bytes held in this inode's chunks (holes: none).
+  std::string target;   // Symlinks: the link text.
+};
+
+struct DentryRow {
+  std::string name;
+  uint64_t ino = 0;
+  uint32_t type = 0;    // S_IF* bits of the inode, for readdir.
+  uint64_t cookie = 0;  // Stable readdir position, unique, never reused.
+};
+
+struct SessionRow {
+  uint64_t sequence = 0;
+  std::string result;  // The encoded result returned for `sequence`.
+};
+
+// The meta row: one per store, checksummed, written with every commit.
+struct Meta {
+  uint64_t applied_index = 0;
+  uint64_t next_ino = 0;     // The next inode number to hand out.
+  uint64_t next_cookie = 0;  // The next readdir cookie to hand out.
+};
+
+struct StoreOptions {
+  bool read_only = false;
+  // PRAGMA quick_check when the writer opens: O(database size) but far
+  // cheaper than integrity_check; turn off for very large stores.
+  bool check_on_open = true;
+  // Fixed when the store is created; Open fails if it differs.
+  uint32_t chunk_size = 64 * 1024;
+};
+
+class Store {
+ public:
+  // Opens or (writer only) creates the store at `path`. A new store holds
+  // only the root directory (inode 1, owned by root, mode 0755) at index 0,
+  // stamped with `root_time_ns`.
+  static StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                               const StoreOptions& options,
+                                               int64_t root_time_ns = 0);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  uint32_t chunk_size() const { return chunk_size_; }
+
+  // Transactions. The writer groups each applied slot in one; a reader
+  // groups several reads in one to get a consistent snapshot.
+  // REQUIRES: no transaction open (Begin); one open (Commit, Rollback).
+  // `durable` (writer): the commit fsyncs the WAL before returning (a
+  // checkpoint). Otherwise it survives a process crash but maybe not a power
+  // loss. SQLite fixes this per transaction, hence it is chosen at Begin.
+  Status Begin(bool durable = false);
+  // The writer also writes the meta row, so a commit is never empty.
+  Status Commit();
+  Status Rollback();
+  bool in_transaction() const { return in_txn_; }
+
+  // The meta row as of the last commit or SetMeta (writer), or as read now
+  // from the file (reader, ReadMeta).
+  const Meta& meta() const { return meta_; }
+  void SetMeta(const Meta& meta) { meta_ = meta; }
+  StatusOr<Meta> ReadMeta();
+
+  StatusOr<std::optional<InodeRow>> GetInode(uint64_t ino);
+  Status PutInode(const InodeRow& row);
+  // Deletes the inode with its chunks and xattrs.
+  Status DeleteInode(uint64_t ino);
+  StatusOr<uint64_t> CountInodes();
+
+  StatusOr<std::optional<DentryRow>> GetDentry(uint64_t parent,
+                                               const std::string& name);
+  Status PutDentry(uint64_t parent, const DentryRow& row);
+  Status DeleteDentry(uint64_t parent, const std::string& name);
+  StatusOr<bool> HasDentries(uint64_t parent);
+  // Entries of `parent` with cookie > after_cookie, by cookie, at most
+  // `limit` of them.
+  StatusOr<std::vector<DentryRow>> ListDentries(uint64_t parent,
+                                                uint64_t after_cookie,
+                                                uint32_t limit);
+
+  // Chunk `index` of `ino`: at most chunk_size bytes; bytes past its end (up
+  // to the file size) read as zeros. Missing chunks are holes.
+  StatusOr<std::optional<std::string>> GetChunk(uint64_t ino, uint64_t index);
+  Status PutChunk(uint64_t ino, uint64_t index, std::string_view data);
+  // Returns the number of bytes the deleted chunks held.
+  StatusOr<uint64_t> DeleteChunksFrom(uint64_t ino, uint64_t first_index);
+  // Chunks with first <= index <= last, by index.
+  StatusOr<std::vector<std::pair<uint64_t, std::string>>> GetChunks(
+      uint64_t ino, uint64_t first, uint64_t last);
+  // Bytes held in all chunks of the store.
+  StatusOr<uint64_t> TotalStoredBytes();
+
+  StatusOr<std::optional<std::string>> GetXattr(uint64_t ino,
+                                                const std::string& name);
+  Status PutXattr(uint64_t ino, const std::string& name,
+                  std::string_view value);
+  // Returns whether the attribute existed.
+  StatusOr<bool> DeleteXattr(uint64_t ino, const std::string& name);
+  StatusOr<std::vector<std::string>> ListXattrs(uint64_t ino);
+
+  StatusOr<std::optional<SessionRow>> GetSession(uint64_t node,
+                                                 uint64_t session);
+  Status PutSession(uint64_t node, uint64_t session, const SessionRow& row);
+
+  // A hash over the logical state (every row of every table, in key order,
+  // with the meta row), independent of insertion order and of SQLite's file
+  // layout. Runs in its own read transaction if none is open.
+  // REQUIRES (writer): no transaction open.
+  StatusOr<uint64_t> Digest();
+
+  // Abandons the connection without committing (a crash, for tests).
+  void TEST_Abandon();
+
+ private:
+  friend class Statement;
+  Store(sqlite3* db, const std::string& path, const StoreOptions& options);
+
+  Status Exec(const char* sql);
+  Status CreateSchema(int64_t root_time_ns);
+  Status LoadAndVerifyMeta();
+  Status WriteMeta();
+  Status QuickCheck();
+  sqlite3_stmt* Prepare(const char* sql);
+  // Converts an SQLite result code to a Status; corruption is sticky.
+  Status Error(int rc, const char* what);
+
+  sqlite3* db_;
+  std::string path_;
+  StoreOptions options_;
+  uint32_t chunk_size_;
+  bool in_txn_ = false;
+  bool sync_full_ = false;  // PRAGMA synchronous is FULL (else NORMAL).
+  Meta meta_;
+  Status failed_;
+  std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;
+};
+
+}  // namespace paxosfs::snapshot

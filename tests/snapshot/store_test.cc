@@ -1,0 +1,156 @@
+#include "snapshot/store.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace paxosfs::snapshot {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreTest() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "paxosfs-store-XXXXXX")
+            .string();
+    PAXOSFS_CHECK(mkdtemp(tmpl.data()) != nullptr);
+    dir_ = tmpl;
+  }
+  ~StoreTest() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<Store> OpenStore(const std::string& name,
+                                   bool read_only = false) {
+    StoreOptions o;
+    o.read_only = read_only;
+    auto s = Store::Open(dir_ + "/" + name, o);
+    PAXOSFS_CHECK_MSG(s.ok(), s.status().ToString().c_str());
+    return std::move(*s);
+  }
+  // Runs raw SQL on the file behind the store's back.
+  void Tamper(const std::string& name, const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/" + name).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  std::string dir_;
+};
+
+TEST_F(StoreTest, Open_CreatesRootAtIndexZero) {
+  auto s = OpenStore("a.db");
+  EXPECT_EQ(s->meta().applied_index, 0u);
+  EXPECT_EQ(s->meta().next_ino, 2u);
+  auto root = s->GetInode(1);
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE(root->has_value());
+  EXPECT_EQ((*root)->nlink, 2u);
+}
+
+TEST_F(StoreTest, Open_ReadOnlyMissingFails) {
+  StoreOptions o;
+  o.read_only = true;
+  EXPECT_EQ(Store::Open(dir_ + "/none.db", o).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, Commit_MetaAtomicWithRows) {
+  auto s = OpenStore("a.db");
+  ASSERT_TRUE(s->Begin().ok());
+  InodeRow r;
+  r.ino = 2;
+  r.mode = 0100644;
+  ASSERT_TRUE(s->PutInode(r).ok());
+  s->SetMeta(Meta{7, 3, 3});
+  ASSERT_TRUE(s->Commit().ok());
+  ASSERT_TRUE(s->Begin().ok());
+  r.ino = 3;
+  ASSERT_TRUE(s->PutInode(r).ok());
+  s->SetMeta(Meta{8, 4, 3});
+  s->TEST_Abandon();  // Crash before commit: slot 8 must vanish whole.
+  auto again = OpenStore("a.db");
+  EXPECT_EQ(again->meta().applied_index, 7u);
+  EXPECT_TRUE(again->GetInode(2)->has_value());
+  EXPECT_FALSE(again->GetInode(3)->has_value());
+}
+
+TEST_F(StoreTest, Open_MetaChecksumMismatchIsCorruption) {
+  { OpenStore("a.db"); }
+  Tamper("a.db", "UPDATE meta SET applied_index = 99");
+  auto s = Store::Open(dir_ + "/a.db", StoreOptions());
+  ASSERT_EQ(s.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(s.status().message().find("must not be served"), std::string::npos)
+      << s.status().ToString();
+}
+
+TEST_F(StoreTest, Open_GarbageFileIsCorruption) {
+  std::ofstream(dir_ + "/g.db") << std::string(8192, 'z');
+  auto s = Store::Open(dir_ + "/g.db", StoreOptions());
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption)
+      << s.status().ToString();
+}
+
+TEST_F(StoreTest, Open_ChunkSizeMismatchRefused) {
+  { OpenStore("a.db"); }
+  StoreOptions o;
+  o.chunk_size = 4096;
+  EXPECT_EQ(Store::Open(dir_ + "/a.db", o).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, Chunks_DeleteFromReportsFreedBytes) {
+  auto s = OpenStore("a.db");
+  ASSERT_TRUE(s->Begin().ok());
+  ASSERT_TRUE(s->PutChunk(2, 0, std::string(100, 'a')).ok());
+  ASSERT_TRUE(s->PutChunk(2, 5, std::string(10, 'b')).ok());
+  ASSERT_TRUE(s->PutChunk(2, 9, std::string(1, 'c')).ok());
+  EXPECT_EQ(s->GetChunks(2, 1, 9)->size(), 2u);
+  EXPECT_EQ(*s->DeleteChunksFrom(2, 5), 11u);
+  EXPECT_FALSE(s->GetChunk(2, 5)->has_value());
+  EXPECT_EQ(**s->GetChunk(2, 0), std::string(100, 'a'));
+  ASSERT_TRUE(s->Commit().ok());
+}
+
+TEST_F(StoreTest, Digest_IndependentOfInsertionOrder) {
+  auto a = OpenStore("a.db");
+  auto b = OpenStore("b.db");
+  auto put = [](Store& s, int ino) {
+    InodeRow r;
+    r.ino = ino;
+    r.mode = 0100600;
+    ASSERT_TRUE(s.PutInode(r).ok());
+    ASSERT_TRUE(s.PutDentry(1, DentryRow{"n" + std::to_string(ino),
+                                         uint64_t(ino), 0100000, uint64_t(ino)})
+                    .ok());
+    ASSERT_TRUE(s.PutXattr(ino, "user.x", "v").ok());
+  };
+  ASSERT_TRUE(a->Begin().ok());
+  ASSERT_TRUE(b->Begin().ok());
+  for (int i = 2; i < 50; ++i) put(*a, i);
+  for (int i = 49; i >= 2; --i) put(*b, i);
+  ASSERT_TRUE(a->Commit().ok());
+  ASSERT_TRUE(b->Commit().ok());
+  EXPECT_EQ(*a->Digest(), *b->Digest());
+  ASSERT_TRUE(b->Begin().ok());
+  ASSERT_TRUE(b->PutXattr(7, "user.x", "w").ok());
+  ASSERT_TRUE(b->Commit().ok());
+  EXPECT_NE(*a->Digest(), *b->Digest());
+}
+
+TEST_F(StoreTest, Reader_SeesOnlyCommitted) {
+  auto w = OpenStore("a.db");
+  auto r = OpenStore("a.db", /*read_only=*/true);
+  ASSERT_TRUE(w->Begin().ok());
+  ASSERT_TRUE(w->PutXattr(1, "user.a", "1").ok());
+  EXPECT_FALSE(r->GetXattr(1, "user.a")->has_value());
+  w->SetMeta(Meta{1, 2, 3});
+  ASSERT_TRUE(w->Commit().ok());
+  EXPECT_TRUE(r->GetXattr(1, "user.a")->has_value());
+  EXPECT_EQ(r->ReadMeta()->applied_index, 1u);
+  EXPECT_EQ(*r->Digest(), *w->Digest());
+}
+
+}  // namespace
+}  // namespace paxosfs::snapshot
