@@ -1,0 +1,135 @@
+#include "fuse/context.h"
+
+#include <cerrno>
+#include <memory>
+
+namespace paxosfs::fuse {
+namespace {
+
+struct ThreadReader {
+  Backend* owner = nullptr;
+  std::unique_ptr<fsm::Reader> reader;
+};
+thread_local ThreadReader thread_reader;
+
+}  // namespace
+
+Context* ContextOf(fuse_req_t req) {
+  return static_cast<Context*>(fuse_req_userdata(req));
+}
+
+int ErrnoFromStatus(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kNotFound:
+      return ENOENT;
+    case StatusCode::kAlreadyExists:
+      return EEXIST;
+    case StatusCode::kInvalidArgument:
+      return EINVAL;
+    case StatusCode::kNoSpace:
+      return ENOSPC;
+    case StatusCode::kPermissionDenied:
+      return EACCES;
+    // No leader within the bound: the caller may retry.
+    case StatusCode::kUnavailable:
+    case StatusCode::kTimedOut:
+      return EAGAIN;
+    case StatusCode::kCorruption:
+    case StatusCode::kIOError:
+    case StatusCode::kAborted:
+      return EIO;
+  }
+  return EIO;
+}
+
+void AttrToStat(const proto::Attr& a, struct stat* st) {
+  *st = {};
+  st->st_ino = a.ino();
+  st->st_mode = a.mode();
+  st->st_nlink = a.nlink();
+  st->st_uid = a.uid();
+  st->st_gid = a.gid();
+  st->st_size = static_cast<off_t>(a.size());
+  st->st_blocks = static_cast<blkcnt_t>(a.blocks());
+  st->st_blksize = static_cast<blksize_t>(a.blksize());
+  st->st_rdev = a.rdev();
+  auto to_ts = [](int64_t ns) {
+    return timespec{static_cast<time_t>(ns / 1'000'000'000),
+                    static_cast<long>(ns % 1'000'000'000)};
+  };
+  st->st_atim = to_ts(a.atime_ns());
+  st->st_mtim = to_ts(a.mtime_ns());
+  st->st_ctim = to_ts(a.ctime_ns());
+}
+
+proto::Command NewCommand(fuse_req_t req) {
+  proto::Command c;
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  c.mutable_caller()->set_uid(ctx->uid);
+  c.mutable_caller()->set_gid(ctx->gid);
+  c.set_time_ns(ContextOf(req)->clock->WallNanos());
+  return c;
+}
+
+StatusOr<proto::Result> Execute(fuse_req_t req, proto::Command command) {
+  return ContextOf(req)->backend->Execute(std::move(command));
+}
+
+fsm::Reader* BarrierReader(fuse_req_t req) {
+  Backend* backend = ContextOf(req)->backend;
+  Status barrier = backend->ReadBarrier();
+  if (!barrier.ok()) {
+    fuse_reply_err(req, ErrnoFromStatus(barrier));
+    return nullptr;
+  }
+  if (thread_reader.owner != backend || !thread_reader.reader) {
+    auto reader = backend->NewReader();
+    if (!reader.ok()) {
+      fuse_reply_err(req, ErrnoFromStatus(reader.status()));
+      return nullptr;
+    }
+    thread_reader.owner = backend;
+    thread_reader.reader = std::move(reader).value();
+  }
+  return thread_reader.reader.get();
+}
+
+void ReplyEntry(fuse_req_t req, const StatusOr<proto::Result>& result) {
+  if (!result.ok()) {
+    fuse_reply_err(req, ErrnoFromStatus(result.status()));
+    return;
+  }
+  if (result->error() != 0) {
+    fuse_reply_err(req, result->error());
+    return;
+  }
+  fuse_entry_param e = {};
+  e.ino = result->attr().ino();
+  // Inode numbers are never reused, so one generation serves them all.
+  e.generation = 1;
+  AttrToStat(result->attr(), &e.attr);
+  fuse_reply_entry(req, &e);
+}
+
+void ReplyAttr(fuse_req_t req, const StatusOr<proto::Result>& result) {
+  if (!result.ok()) {
+    fuse_reply_err(req, ErrnoFromStatus(result.status()));
+    return;
+  }
+  if (result->error() != 0) {
+    fuse_reply_err(req, result->error());
+    return;
+  }
+  struct stat st;
+  AttrToStat(result->attr(), &st);
+  fuse_reply_attr(req, &st, 0);
+}
+
+void ReplyErr(fuse_req_t req, const StatusOr<proto::Result>& result) {
+  fuse_reply_err(
+      req, result.ok() ? result->error() : ErrnoFromStatus(result.status()));
+}
+
+}  // namespace paxosfs::fuse

@@ -1,0 +1,52 @@
+// Internal to fuse/: the state every handler shares, and the helpers that
+// turn results into replies. Handlers are the only code that calls
+// fuse_reply_*, and each replies exactly once.
+#pragma once
+
+#define FUSE_USE_VERSION 35
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "fuse/backend.h"
+#include "proto/command.pb.h"
+
+namespace paxosfs::fuse {
+
+// Owned by the Mount; outlives every request.
+struct Context {
+  Backend* backend = nullptr;
+  const Clock* clock = nullptr;
+};
+
+Context* ContextOf(fuse_req_t req);
+
+// The single mapping from Status to errno (see fuse/README.md).
+int ErrnoFromStatus(const Status& status);
+
+void AttrToStat(const proto::Attr& attr, struct stat* st);
+
+// A command stamped with the caller's identity and the proposer's time.
+proto::Command NewCommand(fuse_req_t req);
+
+// Runs `command` through the backend: the applied result (whose `error`
+// may be non-zero), or why its outcome is unknown.
+StatusOr<proto::Result> Execute(fuse_req_t req, proto::Command command);
+
+// This thread's read view, after a read barrier. Null after replying with
+// an error.
+fsm::Reader* BarrierReader(fuse_req_t req);
+
+// Reply helpers: each replies exactly once.
+void ReplyEntry(fuse_req_t req, const StatusOr<proto::Result>& result);
+void ReplyAttr(fuse_req_t req, const StatusOr<proto::Result>& result);
+void ReplyErr(fuse_req_t req, const StatusOr<proto::Result>& result);
+
+// Operation tables, split by what they touch.
+void AddNamespaceOps(fuse_lowlevel_ops* ops);
+void AddDataOps(fuse_lowlevel_ops* ops);
+
+}  // namespace paxosfs::fuse

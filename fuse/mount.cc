@@ -1,0 +1,257 @@
+#include "fuse/mount.h"
+
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "common/logging.h"
+#include "fuse/context.h"
+
+namespace paxosfs::fuse {
+namespace {
+
+// Mount points in /proc/self/mountinfo escape spaces and the like as \ooo.
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(
+          static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool IsMountPoint(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mount_point;
+    fields >> id >> parent >> dev >> root >> mount_point;
+    if (Unescape(mount_point) == path) return true;
+  }
+  return false;
+}
+
+Status CheckMountPoint(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return Status::InvalidArgument("mount point " + path +
+                                   " cannot be used: " + std::strerror(errno) +
+                                   "; create it with: mkdir -p " + path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("mount point " + path +
+                                   " is not a directory");
+  }
+  if (IsMountPoint(path)) {
+    return Status::AlreadyExists(
+        "something is already mounted at " + path +
+        " by a running process; stop it or choose another mount point");
+  }
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) {
+    return Status::InvalidArgument("cannot read mount point " + path + ": " +
+                                   std::strerror(errno));
+  }
+  bool empty = true;
+  while (dirent* e = readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  closedir(dir);
+  if (!empty) {
+    return Status::InvalidArgument(
+        "mount point " + path +
+        " is not empty; its files would be hidden under the mount. Use an "
+        "empty directory");
+  }
+  return Status::Ok();
+}
+
+struct Invalidation {
+  bool entry = false;
+  uint64_t ino = 0;  // The parent, for entries.
+  int64_t offset = 0;
+  int64_t length = 0;
+  std::string name;
+};
+
+class MountImpl final : public Mount {
+ public:
+  MountImpl(const MountOptions& options, Backend* backend) : options_(options) {
+    context_.backend = backend;
+    context_.clock = options.clock;
+  }
+  ~MountImpl() override { Stop(); }
+
+  Status Start();
+  void Stop() override;
+
+  void InvalidateInode(uint64_t ino, int64_t offset, int64_t length) override {
+    Queue({false, ino, offset, length, ""});
+  }
+  void InvalidateEntry(uint64_t parent, const std::string& name) override {
+    Queue({true, parent, 0, 0, name});
+  }
+
+ private:
+  void Queue(Invalidation inv);
+  void RunInvalidations();
+
+  const MountOptions options_;
+  Context context_;
+  fuse_session* session_ = nullptr;
+  std::thread loop_;
+  std::thread invalidator_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Invalidation> pending_;  // Guarded by mu_.
+  bool stopping_ = false;             // Guarded by mu_.
+  bool stopped_ = false;              // Guarded by mu_.
+};
+
+// The kernel forgets invalidations beyond this many queued: past it we
+// drop the oldest, which is safe because opens revalidate anyway.
+constexpr size_t kInvalidationsMax = 65536;
+
+void Init(void*, fuse_conn_info* conn) {
+  conn->max_write = 1 << 20;
+  conn->max_read = 1 << 20;  // Must match the max_read mount option.
+  // Every lookup must pass a read barrier, so readdirplus's cached entries
+  // would buy nothing.
+  conn->want &= ~FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+Status MountImpl::Start() {
+  PAXOSFS_RETURN_IF_ERROR(DetachStaleMount(options_.mount_point));
+  PAXOSFS_RETURN_IF_ERROR(CheckMountPoint(options_.mount_point));
+  fuse_lowlevel_ops ops = {};
+  ops.init = Init;
+  AddNamespaceOps(&ops);
+  AddDataOps(&ops);
+  std::string mount_options =
+      "fsname=paxosfs,subtype=paxosfs,default_permissions,max_read=1048576";
+  if (options_.allow_other) mount_options += ",allow_other";
+  std::vector<const char*> argv = {"paxosfs", "-o", mount_options.c_str()};
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()),
+                                  const_cast<char**>(argv.data()));
+  session_ = fuse_session_new(&args, &ops, sizeof(ops), &context_);
+  if (session_ == nullptr) {
+    return Status::InvalidArgument(
+        "cannot create a FUSE session (options: " + mount_options + ")");
+  }
+  if (fuse_session_mount(session_, options_.mount_point.c_str()) != 0) {
+    fuse_session_destroy(session_);
+    session_ = nullptr;
+    return Status::Unavailable(
+        "cannot mount FUSE at " + options_.mount_point +
+        ": check that /dev/fuse exists, the fuse3 package is installed and, "
+        "for allow_other as non-root, user_allow_other in /etc/fuse.conf");
+  }
+  invalidator_ = std::thread([this] { RunInvalidations(); });
+  loop_ = std::thread([this] {
+    fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(config,
+                                  static_cast<unsigned>(options_.max_threads));
+    fuse_loop_cfg_set_clone_fd(config, 1);
+    fuse_session_loop_mt(session_, config);
+    fuse_loop_cfg_destroy(config);
+  });
+  Logf(LogLevel::kInfo, "fuse", "mounted at %s", options_.mount_point.c_str());
+  return Status::Ok();
+}
+
+void MountImpl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (invalidator_.joinable()) invalidator_.join();
+  if (session_ == nullptr) return;
+  fuse_session_exit(session_);
+  // Unmounting ends the workers' blocking reads of /dev/fuse.
+  fuse_session_unmount(session_);
+  if (loop_.joinable()) loop_.join();
+  fuse_session_destroy(session_);
+  session_ = nullptr;
+  Logf(LogLevel::kInfo, "fuse", "unmounted %s", options_.mount_point.c_str());
+}
+
+void MountImpl::Queue(Invalidation inv) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    if (pending_.size() >= kInvalidationsMax) pending_.pop_front();
+    pending_.push_back(std::move(inv));
+  }
+  cv_.notify_one();
+}
+
+void MountImpl::RunInvalidations() {
+  for (;;) {
+    Invalidation inv;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      if (stopping_) return;
+      inv = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    // ENOENT only means the kernel holds nothing for it.
+    if (inv.entry) {
+      fuse_lowlevel_notify_inval_entry(session_, inv.ino, inv.name.c_str(),
+                                       inv.name.size());
+    } else {
+      fuse_lowlevel_notify_inval_inode(session_, inv.ino, inv.offset,
+                                       inv.length);
+    }
+  }
+}
+
+}  // namespace
+
+Status DetachStaleMount(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 || errno != ENOTCONN) return Status::Ok();
+  // A FUSE mount whose daemon died answers ENOTCONN; detach it lazily.
+  if (umount2(path.c_str(), MNT_DETACH) != 0) {
+    return Status::IOError("a dead FUSE mount is left at " + path +
+                           " and cannot be detached (" + std::strerror(errno) +
+                           "); run: fusermount3 -uz " + path);
+  }
+  Logf(LogLevel::kWarning, "fuse",
+       "detached a stale mount at %s left by a process that died",
+       path.c_str());
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<Mount>> Mount::Start(const MountOptions& options,
+                                              Backend* backend) {
+  auto mount = std::make_unique<MountImpl>(options, backend);
+  PAXOSFS_RETURN_IF_ERROR(mount->Start());
+  return std::unique_ptr<Mount>(std::move(mount));
+}
+
+}  // namespace paxosfs::fuse

@@ -1,0 +1,60 @@
+// The FUSE mount of one node: serves the kernel's requests for a mount
+// point from a Backend, on a pool of libfuse worker threads.
+//
+// Consistency: attribute and entry timeouts are zero, so every lookup and
+// stat reaches this process and passes a read barrier; opens drop the page
+// cache (no keep_cache). When the node applies a change made elsewhere,
+// Invalidate* drops what the kernel may still hold for already-open files.
+// See fuse/README.md.
+//
+// Thread safety: Invalidate* may be called from any thread (they queue the
+// work for a dedicated thread: calling into the kernel from the applier
+// could deadlock against a FUSE write waiting for that applier). Stop and
+// the destructor must not race with each other.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "fuse/backend.h"
+
+namespace paxosfs::fuse {
+
+struct MountOptions {
+  std::string mount_point;
+  // Lets users other than the one running the daemon use the mount; the
+  // kernel then checks mode bits itself (default_permissions).
+  bool allow_other = true;
+  int max_threads = 64;
+  const Clock* clock = &SystemClock::Instance();
+};
+
+class Mount {
+ public:
+  // Mounts and starts serving. Before mounting, a stale mount left at
+  // `mount_point` by a killed process is detached. Errors name the mount
+  // point and say what to do (missing, not a directory, not empty, in use).
+  static StatusOr<std::unique_ptr<Mount>> Start(const MountOptions& options,
+                                                Backend* backend);
+
+  virtual ~Mount() = default;
+
+  // Unmounts and waits for the worker threads. Idempotent.
+  virtual void Stop() = 0;
+
+  // Drops cached data of `ino` in [offset, offset+length) (length 0: to the
+  // end) and its cached attributes.
+  virtual void InvalidateInode(uint64_t ino, int64_t offset,
+                               int64_t length) = 0;
+  // Drops the kernel's cached entry `name` in directory `parent`.
+  virtual void InvalidateEntry(uint64_t parent, const std::string& name) = 0;
+};
+
+// Detaches whatever is mounted at `path` (a stale mount of a killed
+// daemon). Returns OK if nothing was mounted there.
+Status DetachStaleMount(const std::string& path);
+
+}  // namespace paxosfs::fuse

@@ -1,0 +1,211 @@
+// The FUSE adapter against a real mount of a one-node, no-consensus
+// backend: what a user's syscalls see. The cluster tests repeat the
+// cross-node parts over real processes.
+#include "fuse/mount.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "tests/fuse/local_backend.h"
+
+namespace paxosfs::fuse {
+namespace {
+
+class MountTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/paxosfs-mount-test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    mnt_ = root_ + "/mnt";
+    ASSERT_EQ(mkdir(mnt_.c_str(), 0755), 0);
+    auto fs = fsm::Filesystem::Open(root_ + "/store.db", fsm::Options());
+    ASSERT_TRUE(fs.ok()) << fs.status().ToString();
+    fs_ = std::move(fs).value();
+    backend_ = std::make_unique<LocalBackend>(fs_.get());
+    MountOptions options;
+    options.mount_point = mnt_;
+    auto mount = Mount::Start(options, backend_.get());
+    ASSERT_TRUE(mount.ok()) << mount.status().ToString();
+    mount_ = std::move(mount).value();
+  }
+
+  void TearDown() override {
+    if (mount_) mount_->Stop();
+    mount_.reset();
+    backend_.reset();
+    fs_.reset();
+    std::filesystem::remove_all(root_);
+  }
+
+  std::string P(const std::string& name) { return mnt_ + "/" + name; }
+
+  void WriteFile(const std::string& name, const std::string& data) {
+    int fd = open(P(name).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0) << strerror(errno);
+    ASSERT_EQ(write(fd, data.data(), data.size()),
+              static_cast<ssize_t>(data.size()));
+    ASSERT_EQ(close(fd), 0);
+  }
+
+  std::string ReadFile(const std::string& name) {
+    int fd = open(P(name).c_str(), O_RDONLY);
+    if (fd < 0) return "<" + std::string(strerror(errno)) + ">";
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+    close(fd);
+    return out;
+  }
+
+  std::set<std::string> List(const std::string& name) {
+    std::set<std::string> names;
+    DIR* d = opendir(P(name).c_str());
+    if (d == nullptr) return names;
+    while (dirent* e = readdir(d)) names.insert(e->d_name);
+    closedir(d);
+    return names;
+  }
+
+  std::string root_, mnt_;
+  std::unique_ptr<fsm::Filesystem> fs_;
+  std::unique_ptr<LocalBackend> backend_;
+  std::unique_ptr<Mount> mount_;
+};
+
+TEST_F(MountTest, WriteThenRead_SmallAndLarge) {
+  WriteFile("small", "hello paxosfs");
+  EXPECT_EQ(ReadFile("small"), "hello paxosfs");
+  std::string big(8 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31);
+  WriteFile("big", big);
+  EXPECT_EQ(ReadFile("big"), big);
+  struct stat st;
+  ASSERT_EQ(stat(P("big").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, static_cast<off_t>(big.size()));
+}
+
+TEST_F(MountTest, CreateExclusive_Exists) {
+  WriteFile("f", "x");
+  EXPECT_EQ(open(P("f").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644), -1);
+  EXPECT_EQ(errno, EEXIST);
+}
+
+TEST_F(MountTest, MkdirReaddirRmdir) {
+  ASSERT_EQ(mkdir(P("d").c_str(), 0755), 0);
+  WriteFile("d/a", "1");
+  WriteFile("d/b", "2");
+  EXPECT_EQ(List("d"), (std::set<std::string>{".", "..", "a", "b"}));
+  EXPECT_EQ(rmdir(P("d").c_str()), -1);
+  EXPECT_EQ(errno, ENOTEMPTY);
+  ASSERT_EQ(unlink(P("d/a").c_str()), 0);
+  ASSERT_EQ(unlink(P("d/b").c_str()), 0);
+  EXPECT_EQ(rmdir(P("d").c_str()), 0);
+  EXPECT_EQ(access(P("d").c_str(), F_OK), -1);
+}
+
+TEST_F(MountTest, ReaddirManyEntries_AllListedOnce) {
+  ASSERT_EQ(mkdir(P("many").c_str(), 0755), 0);
+  for (int i = 0; i < 600; ++i) {
+    int fd = creat(
+        P("many/file-with-a-longish-name-" + std::to_string(i)).c_str(), 0644);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  EXPECT_EQ(List("many").size(), 602u);
+}
+
+TEST_F(MountTest, RenameReplacesTarget) {
+  WriteFile("a", "A");
+  WriteFile("b", "B");
+  ASSERT_EQ(rename(P("a").c_str(), P("b").c_str()), 0);
+  EXPECT_EQ(ReadFile("b"), "A");
+  EXPECT_EQ(access(P("a").c_str(), F_OK), -1);
+}
+
+TEST_F(MountTest, HardLinkAndSymlink) {
+  WriteFile("t", "target");
+  ASSERT_EQ(link(P("t").c_str(), P("h").c_str()), 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("t").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  ASSERT_EQ(symlink("t", P("s").c_str()), 0);
+  char buf[64] = {};
+  ASSERT_EQ(readlink(P("s").c_str(), buf, sizeof(buf)), 1);
+  EXPECT_STREQ(buf, "t");
+  EXPECT_EQ(ReadFile("s"), "target");
+}
+
+TEST_F(MountTest, ChmodTruncateSparse) {
+  WriteFile("f", "0123456789");
+  ASSERT_EQ(chmod(P("f").c_str(), 0600), 0);
+  ASSERT_EQ(truncate(P("f").c_str(), 4), 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(ReadFile("f"), "0123");
+  int fd = open(P("sparse").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, "end", 3, 10 << 20), 3);
+  close(fd);
+  std::string data = ReadFile("sparse");
+  ASSERT_EQ(data.size(), (10u << 20) + 3);
+  EXPECT_EQ(data.substr(0, 10 << 20), std::string(10 << 20, '\0'));
+  ASSERT_EQ(stat(P("sparse").c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 1 << 20) << "the hole costs space";
+}
+
+TEST_F(MountTest, Xattrs) {
+  WriteFile("f", "x");
+  ASSERT_EQ(setxattr(P("f").c_str(), "user.k", "v1", 2, 0), 0);
+  char buf[64] = {};
+  EXPECT_EQ(getxattr(P("f").c_str(), "user.k", buf, sizeof(buf)), 2);
+  EXPECT_EQ(std::string(buf, 2), "v1");
+  EXPECT_EQ(getxattr(P("f").c_str(), "user.k", nullptr, 0), 2);
+  char names[64] = {};
+  EXPECT_EQ(listxattr(P("f").c_str(), names, sizeof(names)), 7);
+  EXPECT_STREQ(names, "user.k");
+  ASSERT_EQ(removexattr(P("f").c_str(), "user.k"), 0);
+  EXPECT_EQ(getxattr(P("f").c_str(), "user.k", buf, sizeof(buf)), -1);
+  EXPECT_EQ(errno, ENODATA);
+}
+
+TEST_F(MountTest, StatFs_Answers) {
+  struct statvfs st;
+  ASSERT_EQ(statvfs(mnt_.c_str(), &st), 0);
+  EXPECT_GT(st.f_blocks, 0u);
+  EXPECT_EQ(st.f_namemax, 255u);
+}
+
+TEST(MountStartTest, NotEmptyMountPoint_ClearError) {
+  char tmpl[] = "/tmp/paxosfs-mount-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string root = tmpl;
+  std::filesystem::create_directories(root + "/mnt/occupied");
+  MountOptions options;
+  options.mount_point = root + "/mnt";
+  auto mount = Mount::Start(options, nullptr);
+  ASSERT_FALSE(mount.ok());
+  EXPECT_NE(mount.status().message().find("is not empty"), std::string::npos)
+      << mount.status().ToString();
+  options.mount_point = root + "/missing";
+  mount = Mount::Start(options, nullptr);
+  ASSERT_FALSE(mount.ok());
+  EXPECT_NE(mount.status().message().find("mkdir -p"), std::string::npos)
+      << mount.status().ToString();
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace paxosfs::fuse
