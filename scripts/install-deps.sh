@@ -11,7 +11,7 @@ packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
   libcli11-dev libxxhash-dev libzstd-dev libssl-dev
-  clang-format
+  clang-format rsync
 )
 
 missing=()

@@ -1,0 +1,7 @@
+bash "$TOOLS/make_tree.sh" "$ROOT/src"
+cp -a "$ROOT/src" "$MNT/cp"
+cp -a "$MNT/cp" "$ROOT/back"
+diff -r --no-dereference "$ROOT/src" "$ROOT/back"
+rsync -a "$ROOT/src/" "$MNT/rs/"
+rsync -a "$MNT/rs/" "$ROOT/rsback/"
+diff -r --no-dereference "$ROOT/src" "$ROOT/rsback"
