@@ -92,10 +92,9 @@ StatusOr<std::vector<Member>> ParseMembers(const std::string& text) {
   while (std::getline(in, item, ',')) {
     size_t at = item.find('@');
     size_t colon = item.rfind(':');
+    std::string id_text = item.substr(0, at == std::string::npos ? 0 : at);
     char* end = nullptr;
-    uint64_t id = at == std::string::npos
-                      ? 0
-                      : std::strtoull(item.substr(0, at).c_str(), &end, 10);
+    uint64_t id = std::strtoull(id_text.c_str(), &end, 10);
     if (at == std::string::npos || id == 0 || *end != '\0' ||
         colon == std::string::npos || colon < at || colon + 1 == item.size()) {
       return Status::InvalidArgument("bad member '" + item +

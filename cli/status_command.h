@@ -1,0 +1,19 @@
+// `paxosfs status`: asks one node for its view, then every member it knows
+// for theirs, and prints the cluster as a table (or JSON).
+#pragma once
+
+#include <string>
+
+namespace paxosfs::cli {
+
+struct StatusFlags {
+  std::string peer;  // host:port of any member's peer/admin service.
+  bool json = false;
+  int timeout_ms = 2000;
+};
+
+// Returns the process exit code: 0 if every member answered, 1 if the
+// contacted node did not, 2 if some member did not.
+int RunStatus(const StatusFlags& flags);
+
+}  // namespace paxosfs::cli
