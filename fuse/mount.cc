@@ -155,6 +155,8 @@ Status MountImpl::Start() {
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()),
                                   const_cast<char**>(argv.data()));
   session_ = fuse_session_new(&args, &ops, sizeof(ops), &context_);
+  // The session copied what it needs; libfuse may have grown args.
+  fuse_opt_free_args(&args);
   if (session_ == nullptr) {
     return Status::InvalidArgument(
         "cannot create a FUSE session (options: " + mount_options + ")");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs what is needed, checks
 # formatting, builds, runs every test, then rebuilds with ASan+UBSan and runs
-# the unit and simulation tests under it.
+# the unit, simulation and FUSE tests under it.
 # Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +17,5 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 if [ "$sanitize" -eq 1 ]; then
   bash scripts/build.sh build-asan -DPAXOSFS_SANITIZE=ON
-  ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L 'unit|sim'
+  ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L 'unit|sim|fuse'
 fi
