@@ -131,8 +131,7 @@ Status FaultInjectionEnv::RenameFile(const std::string& from,
   return Status::Ok();
 }
 
-Status FaultInjectionEnv::TruncateFile(const std::string& name,
-                                       uint64_t size) {
+Status FaultInjectionEnv::TruncateFile(const std::string& name, uint64_t size) {
   std::lock_guard<std::mutex> lock(mu_);
   PAXOSFS_RETURN_IF_ERROR(BeginOp("truncate " + name));
   StatusOr<std::shared_ptr<Inode>> inode = Find(name);

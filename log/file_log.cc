@@ -36,7 +36,8 @@ FileLog::Location FileLog::Place(std::string record) {
     StartSegment();
     seg = &SegmentAt(active_);
   }
-  Location loc{.segment = active_, .offset = seg->size, .length = record.size()};
+  Location loc{
+      .segment = active_, .offset = seg->size, .length = record.size()};
   if (seg->size > 0) ++seg->records;
   seg->size += record.size();
   ++placed_records_;
@@ -99,10 +100,9 @@ Status FileLog::Append(std::span<const Entry> entries) {
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.value.size() > kMaxValueBytes) {
-      return Status::InvalidArgument("log entry for slot " +
-                                     std::to_string(e.slot) + " has " +
-                                     std::to_string(e.value.size()) +
-                                     " bytes, more than kMaxValueBytes");
+      return Status::InvalidArgument(
+          "log entry for slot " + std::to_string(e.slot) + " has " +
+          std::to_string(e.value.size()) + " bytes, more than kMaxValueBytes");
     }
     AppendEntryRecord(e, &records[i]);
     if (e.chosen) value_checksums[i] = Checksum64(e.value);
@@ -155,8 +155,7 @@ StatusOr<Entry> FileLog::Get(uint64_t slot) const {
     if (!poison_.ok()) return poison_;
     auto it = index_.find(slot);
     if (it == index_.end()) {
-      return Status::NotFound("no log record for slot " +
-                              std::to_string(slot));
+      return Status::NotFound("no log record for slot " + std::to_string(slot));
     }
     loc = it->second;
     const Segment& seg = segments_.find(loc.segment)->second;

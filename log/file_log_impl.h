@@ -106,17 +106,17 @@ class FileLog final : public Log {
   std::mutex truncate_mu_;
   mutable std::mutex mu_;
   std::condition_variable sync_cv_;
-  Status poison_;                          // GUARDED_BY(mu_)
-  uint64_t first_slot_ = 1;                // GUARDED_BY(mu_)
-  std::string metadata_;                   // GUARDED_BY(mu_)
-  std::map<uint64_t, Location> index_;     // GUARDED_BY(mu_); by slot.
-  std::map<uint64_t, Segment> segments_;   // GUARDED_BY(mu_); by sequence.
-  uint64_t active_ = 0;                    // GUARDED_BY(mu_); newest segment.
-  std::vector<Piece> pending_;             // GUARDED_BY(mu_)
-  std::vector<Piece> flushing_;            // GUARDED_BY(mu_); see Sync().
-  uint64_t placed_records_ = 0;            // GUARDED_BY(mu_)
-  uint64_t durable_records_ = 0;           // GUARDED_BY(mu_)
-  bool sync_running_ = false;              // GUARDED_BY(mu_)
+  Status poison_;                         // GUARDED_BY(mu_)
+  uint64_t first_slot_ = 1;               // GUARDED_BY(mu_)
+  std::string metadata_;                  // GUARDED_BY(mu_)
+  std::map<uint64_t, Location> index_;    // GUARDED_BY(mu_); by slot.
+  std::map<uint64_t, Segment> segments_;  // GUARDED_BY(mu_); by sequence.
+  uint64_t active_ = 0;                   // GUARDED_BY(mu_); newest segment.
+  std::vector<Piece> pending_;            // GUARDED_BY(mu_)
+  std::vector<Piece> flushing_;           // GUARDED_BY(mu_); see Sync().
+  uint64_t placed_records_ = 0;           // GUARDED_BY(mu_)
+  uint64_t durable_records_ = 0;          // GUARDED_BY(mu_)
+  bool sync_running_ = false;             // GUARDED_BY(mu_)
 
   // Owned by the sync leader (and by Recover before any leader exists).
   std::unique_ptr<WritableFile> writer_;

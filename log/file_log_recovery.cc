@@ -82,8 +82,7 @@ Status FileLog::Recover(RecoveryReport* report) {
 
 // Reads records until the end of the file or the first one that does not
 // check out. *good_end is the end of the last good record.
-Status FileLog::ReplaySegment(uint64_t segment, bool last,
-                              uint64_t* good_end) {
+Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end) {
   const std::string path = SegmentPath(segment);
   StatusOr<std::unique_ptr<RandomAccessFile>> opened =
       env_->NewRandomAccessFile(path);
@@ -101,11 +100,11 @@ Status FileLog::ReplaySegment(uint64_t segment, bool last,
     PAXOSFS_RETURN_IF_ERROR(
         file->Read(offset, kRecordHeaderBytes, &header_bytes));
     std::optional<RecordHeader> header = DecodeHeader(header_bytes);
-    bool complete = header && offset + kRecordHeaderBytes + header->length <=
-                                  *size;
+    bool complete =
+        header && offset + kRecordHeaderBytes + header->length <= *size;
     if (complete) {
-      PAXOSFS_RETURN_IF_ERROR(file->Read(offset + kRecordHeaderBytes,
-                                         header->length, &payload));
+      PAXOSFS_RETURN_IF_ERROR(
+          file->Read(offset + kRecordHeaderBytes, header->length, &payload));
       if (!PayloadMatches(*header, payload)) {
         // A complete record that fails its checksum: bit rot, or a torn
         // write on a file system that does not order data before size
@@ -128,9 +127,9 @@ Status FileLog::ReplaySegment(uint64_t segment, bool last,
       torn = *zero;
     }
     if (torn && last) break;
-    return Corrupt(segment, offset,
-                   torn ? "record cut short in a closed segment"
-                        : "bad record header");
+    return Corrupt(
+        segment, offset,
+        torn ? "record cut short in a closed segment" : "bad record header");
   }
   if (offset == 0 && !last) return Corrupt(segment, 0, "empty segment");
   *good_end = offset;
@@ -163,8 +162,9 @@ Status FileLog::ApplyRecord(uint64_t segment, uint64_t offset,
       if (!e) return Corrupt(segment, offset, "malformed entry");
       ++SegmentAt(segment).records;
       if (e->slot < first_slot_) return Status::Ok();
-      IndexRecord(e->slot, {segment, offset, kRecordHeaderBytes + payload.size(),
-                            e->chosen, e->chosen ? Checksum64(e->value) : 0});
+      IndexRecord(e->slot,
+                  {segment, offset, kRecordHeaderBytes + payload.size(),
+                   e->chosen, e->chosen ? Checksum64(e->value) : 0});
       return Status::Ok();
     }
     case RecordType::kMetadata:

@@ -26,9 +26,9 @@ class MemoryLog final : public Log {
 
  private:
   mutable std::mutex mu_;
-  uint64_t first_slot_ = 1;              // GUARDED_BY(mu_)
-  std::string metadata_;                 // GUARDED_BY(mu_)
-  std::map<uint64_t, Entry> entries_;    // GUARDED_BY(mu_); by slot.
+  uint64_t first_slot_ = 1;            // GUARDED_BY(mu_)
+  std::string metadata_;               // GUARDED_BY(mu_)
+  std::map<uint64_t, Entry> entries_;  // GUARDED_BY(mu_); by slot.
 };
 
 }  // namespace paxosfs::log
