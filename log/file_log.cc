@@ -41,6 +41,7 @@ FileLog::Location FileLog::Place(std::string record) {
   if (seg->size > 0) ++seg->records;
   seg->size += record.size();
   ++placed_records_;
+  pending_bytes_ += record.size();
   if (!pending_.empty() && pending_.back().segment == active_ &&
       pending_.back().bytes.size() < kCoalesceBytes &&
       record.size() < kCoalesceBytes) {
@@ -107,18 +108,22 @@ Status FileLog::Append(std::span<const Entry> entries) {
     AppendEntryRecord(e, &records[i]);
     if (e.chosen) value_checksums[i] = Checksum64(e.value);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!poison_.ok()) return poison_;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    PAXOSFS_CHECK_MSG(e.slot >= first_slot_, "append below FirstSlot()");
-    CheckChosenUnchanged(e, value_checksums[i]);
-    Location loc = Place(std::move(records[i]));
-    loc.chosen = e.chosen;
-    loc.value_checksum = value_checksums[i];
-    IndexRecord(e.slot, loc);
+  bool buffer_full = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!poison_.ok()) return poison_;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      PAXOSFS_CHECK_MSG(e.slot >= first_slot_, "append below FirstSlot()");
+      CheckChosenUnchanged(e, value_checksums[i]);
+      Location loc = Place(std::move(records[i]));
+      loc.chosen = e.chosen;
+      loc.value_checksum = value_checksums[i];
+      IndexRecord(e.slot, loc);
+    }
+    buffer_full = pending_bytes_ > options_.buffered_bytes_max;
   }
-  return Status::Ok();
+  return buffer_full ? Sync() : Status::Ok();
 }
 
 Status FileLog::SetMetadata(std::string_view blob) {

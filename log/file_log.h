@@ -18,6 +18,10 @@ struct FileLogOptions {
   // take it past this size. A record larger than the bound gets a segment of
   // its own. Smaller segments free space sooner after TruncatePrefix.
   uint64_t segment_bytes_max = 64ull << 20;
+  // Bound on records buffered but not yet written: an Append that takes the
+  // buffer past it syncs before returning, so a caller that forgets to Sync
+  // cannot grow memory without limit.
+  uint64_t buffered_bytes_max = 256ull << 20;
 };
 
 // What Open found and repaired, for the caller's logs.

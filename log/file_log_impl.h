@@ -113,6 +113,7 @@ class FileLog final : public Log {
   std::map<uint64_t, Segment> segments_;  // GUARDED_BY(mu_); by sequence.
   uint64_t active_ = 0;                   // GUARDED_BY(mu_); newest segment.
   std::vector<Piece> pending_;            // GUARDED_BY(mu_)
+  uint64_t pending_bytes_ = 0;            // GUARDED_BY(mu_)
   std::vector<Piece> flushing_;           // GUARDED_BY(mu_); see Sync().
   uint64_t placed_records_ = 0;           // GUARDED_BY(mu_)
   uint64_t durable_records_ = 0;          // GUARDED_BY(mu_)

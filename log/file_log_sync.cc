@@ -20,6 +20,7 @@ Status FileLog::Sync() {
   // flushing_ stays readable by Get (under mu_) while the leader writes it;
   // nobody modifies it until the leader has the lock again.
   flushing_.swap(pending_);
+  pending_bytes_ = 0;
   const uint64_t batch_end = placed_records_;
   lock.unlock();
 

@@ -51,7 +51,8 @@ class Log {
   virtual ~Log() = default;
 
   // Buffers one record per entry, in order; a later entry for a slot
-  // supersedes an earlier one. Not durable until Sync().
+  // supersedes an earlier one. Not durable until Sync() (an implementation
+  // may sync earlier, e.g. when its buffer is full; never later).
   // REQUIRES: every e.slot >= FirstSlot().
   // REQUIRES: if a slot is recorded chosen, a new entry for it is chosen and
   //           has the same value (checked; the process stops otherwise).

@@ -141,6 +141,19 @@ TEST_F(FileLogTest, BigValues_8MiB_RoundTrip) {
   EXPECT_EQ(*log->Get(2), entries[1]);
 }
 
+TEST_F(FileLogTest, Append_PastBufferBound_SyncsItself) {
+  FileLogOptions options{.buffered_bytes_max = 1000};
+  std::unique_ptr<Log> log = MustOpen(&env_, options);
+  ASSERT_TRUE(AppendOne(*log, MakeEntry(1, 1, false, 600)).ok());
+  ASSERT_TRUE(AppendOne(*log, MakeEntry(2, 1, false, 600)).ok());  // Full.
+  ASSERT_TRUE(AppendOne(*log, MakeEntry(3, 1, false, 10)).ok());
+  log.reset();
+  env_.SimulateCrash();
+  log = MustOpen(&env_, options);
+  EXPECT_EQ(*log->Get(2), MakeEntry(2, 1, false, 600));
+  EXPECT_EQ(log->Get(3).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(FileLogTest, Get_ReadsFromDisk_BitFlipAfterOpenIsCorruption) {
   std::unique_ptr<Log> log = MustOpen(&env_);
   ASSERT_TRUE(AppendOne(*log, MakeEntry(1)).ok());
