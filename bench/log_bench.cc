@@ -1,0 +1,222 @@
+// log_bench: FileLog append+Sync throughput with group commit, against a
+// plain write+fdatasync loop on the same disk in the same run.
+//
+// Usage: log_bench [--dir=DIR] [--seconds=S]
+//   DIR: where to write (default: a fresh directory under $TMPDIR or /tmp,
+//        removed at the end). Put it on the disk you want to measure.
+//   S:   seconds per case (default 2).
+//
+// Each case runs T threads; each thread loops { Append one record; Sync }.
+// The baseline is one thread looping { write(record); fdatasync } on a plain
+// file. Ratios above 1 mean group commit beats one fdatasync per record.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "log/env.h"
+#include "log/file_log.h"
+
+namespace paxosfs::log {
+namespace {
+
+// Forwards to PosixEnv and counts fdatasyncs, to show how many appends one
+// group commit covered.
+class CountingEnv final : public Env {
+ public:
+  class File final : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> base, std::atomic<int64_t>* syncs)
+        : base_(std::move(base)), syncs_(syncs) {}
+    Status Append(std::string_view data) override {
+      return base_->Append(data);
+    }
+    Status Sync() override {
+      syncs_->fetch_add(1);
+      return base_->Sync();
+    }
+
+   private:
+    std::unique_ptr<WritableFile> base_;
+    std::atomic<int64_t>* syncs_;
+  };
+
+  StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& name) override {
+    return Wrap(base_->NewWritableFile(name));
+  }
+  StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& name) override {
+    return Wrap(base_->NewAppendableFile(name));
+  }
+  StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& name) override {
+    return base_->NewRandomAccessFile(name);
+  }
+  StatusOr<std::vector<std::string>> GetChildren(
+      const std::string& dir) override {
+    return base_->GetChildren(dir);
+  }
+  StatusOr<uint64_t> GetFileSize(const std::string& name) override {
+    return base_->GetFileSize(name);
+  }
+  Status RemoveFile(const std::string& name) override {
+    return base_->RemoveFile(name);
+  }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    return base_->RenameFile(from, to);
+  }
+  Status TruncateFile(const std::string& name, uint64_t size) override {
+    return base_->TruncateFile(name, size);
+  }
+  Status CreateDir(const std::string& dir) override {
+    return base_->CreateDir(dir);
+  }
+  Status SyncDir(const std::string& dir) override {
+    return base_->SyncDir(dir);
+  }
+
+  int64_t syncs() const { return syncs_.load(); }
+
+ private:
+  StatusOr<std::unique_ptr<WritableFile>> Wrap(
+      StatusOr<std::unique_ptr<WritableFile>> f) {
+    if (!f.ok()) return f.status();
+    return std::unique_ptr<WritableFile>(
+        std::make_unique<File>(std::move(*f), &syncs_));
+  }
+
+  Env* const base_ = PosixEnv();
+  std::atomic<int64_t> syncs_{0};
+};
+
+struct Result {
+  double appends_per_s = 0;
+  double mb_per_s = 0;
+  double appends_per_sync = 0;
+};
+
+double Seconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
+
+[[noreturn]] void Die(const Status& s) {
+  std::fprintf(stderr, "log_bench: %s\n", s.ToString().c_str());
+  std::exit(1);
+}
+
+Result RunBaseline(const std::string& dir, size_t record_bytes,
+                   double seconds) {
+  std::string path = dir + "/baseline";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) Die(Status::IOError("open " + path));
+  std::string record(record_bytes, 'b');
+  Clock& clock = SystemClock::Instance();
+  int64_t start = clock.MonotonicNanos();
+  int64_t end = start + static_cast<int64_t>(seconds * 1e9);
+  int64_t n = 0;
+  while (clock.MonotonicNanos() < end) {
+    if (write(fd, record.data(), record.size()) !=
+            static_cast<ssize_t>(record.size()) ||
+        fdatasync(fd) != 0) {
+      Die(Status::IOError(std::string("baseline: ") + strerror(errno)));
+    }
+    ++n;
+  }
+  double elapsed = Seconds(clock.MonotonicNanos() - start);
+  close(fd);
+  unlink(path.c_str());
+  return {n / elapsed, n * record_bytes / elapsed / 1e6, 1.0};
+}
+
+Result RunLog(const std::string& dir, size_t record_bytes, int threads,
+              double seconds) {
+  std::string log_dir = dir + "/log";
+  CountingEnv env;
+  StatusOr<std::unique_ptr<Log>> opened = OpenFileLog(&env, log_dir);
+  if (!opened.ok()) Die(opened.status());
+  Log& log = **opened;
+  std::atomic<uint64_t> next_slot{1};
+  std::atomic<int64_t> appends{0};
+  Clock& clock = SystemClock::Instance();
+  int64_t start = clock.MonotonicNanos();
+  int64_t end = start + static_cast<int64_t>(seconds * 1e9);
+  int64_t syncs_before = env.syncs();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      Entry e;
+      e.ballot_round = 1;
+      e.ballot_node = 1;
+      e.value.assign(record_bytes, 'v');
+      while (clock.MonotonicNanos() < end) {
+        e.slot = next_slot.fetch_add(1);
+        Status s = log.Append(std::span<const Entry>(&e, 1));
+        if (s.ok()) s = log.Sync();
+        if (!s.ok()) Die(s);
+        appends.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  double elapsed = Seconds(clock.MonotonicNanos() - start);
+  int64_t syncs = env.syncs() - syncs_before;
+  opened->reset();
+  std::filesystem::remove_all(log_dir);
+  double n = static_cast<double>(appends.load());
+  return {n / elapsed, n * record_bytes / elapsed / 1e6,
+          syncs > 0 ? n / static_cast<double>(syncs) : 0};
+}
+
+int Main(int argc, char** argv) {
+  std::string dir;
+  double seconds = 2;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with("--dir=")) {
+      dir = arg.substr(6);
+    } else if (arg.starts_with("--seconds=")) {
+      seconds = std::atof(argv[i] + 10);
+    } else {
+      std::fprintf(stderr, "usage: log_bench [--dir=DIR] [--seconds=S]\n");
+      return 2;
+    }
+  }
+  bool own_dir = dir.empty();
+  if (own_dir) {
+    const char* tmp = getenv("TMPDIR");
+    dir = std::string(tmp ? tmp : "/tmp") + "/log_bench_XXXXXX";
+    if (mkdtemp(dir.data()) == nullptr) Die(Status::IOError("mkdtemp"));
+  }
+  std::printf("log_bench: dir=%s, %.1f s per case\n", dir.c_str(), seconds);
+  std::printf("%-9s%-16s %11s %9s %13s %12s\n", "record", "writer", "appends/s",
+              "MB/s", "appends/sync", "vs baseline");
+  for (size_t kib : {4, 64}) {
+    size_t bytes = kib << 10;
+    Result base = RunBaseline(dir, bytes, seconds);
+    std::printf("%3zu KiB  %-16s %11.0f %9.1f %13.1f %12s\n", kib,
+                "write+fdatasync", base.appends_per_s, base.mb_per_s, 1.0,
+                "1.00x");
+    for (int threads : {1, 4, 16}) {
+      Result r = RunLog(dir, bytes, threads, seconds);
+      std::string writer = "log, " + std::to_string(threads) + " thread" +
+                           (threads > 1 ? "s" : "");
+      std::printf("%3zu KiB  %-16s %11.0f %9.1f %13.1f %11.2fx\n", kib,
+                  writer.c_str(), r.appends_per_s, r.mb_per_s,
+                  r.appends_per_sync, r.appends_per_s / base.appends_per_s);
+    }
+  }
+  if (own_dir) std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace paxosfs::log
+
+int main(int argc, char** argv) { return paxosfs::log::Main(argc, argv); }

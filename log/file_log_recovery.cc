@@ -1,0 +1,219 @@
+// Open: replay every segment in order, rebuild the index, and decide what a
+// bad record means. The rules (log/README.md, "Recovery") in short: only the
+// newest segment can end in an unfinished write, because a segment is synced
+// before the next one is created; an unfinished write looks like a record
+// that runs past the end of the file, or a tail of zeros. That is cut. Any
+// other damage, anywhere, is Corruption: the bytes were once reported
+// durable, and cutting them could erase a vote the node already gave.
+#include <algorithm>
+
+#include "common/checksum.h"
+#include "log/file_log_impl.h"
+
+namespace paxosfs::log {
+namespace {
+
+constexpr size_t kZeroScanBytes = 1 << 20;
+
+// True if every byte of `file` from `offset` on is zero: a file system that
+// extended the file size before writing the data leaves such a tail.
+StatusOr<bool> ZeroFrom(const RandomAccessFile& file, uint64_t offset,
+                        uint64_t size) {
+  std::string chunk;
+  while (offset < size) {
+    PAXOSFS_RETURN_IF_ERROR(file.Read(offset, kZeroScanBytes, &chunk));
+    if (chunk.empty()) break;
+    if (std::any_of(chunk.begin(), chunk.end(), [](char c) { return c; })) {
+      return false;
+    }
+    offset += chunk.size();
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Log>> OpenFileLog(Env* env, const std::string& dir,
+                                           const FileLogOptions& options,
+                                           RecoveryReport* report) {
+  auto log = std::make_unique<FileLog>(env, dir, options);
+  RecoveryReport local;
+  PAXOSFS_RETURN_IF_ERROR(log->Recover(report ? report : &local));
+  return std::unique_ptr<Log>(std::move(log));
+}
+
+Status FileLog::Corrupt(uint64_t segment, uint64_t offset,
+                        std::string_view what) const {
+  return Status::Corruption(
+      SegmentPath(segment) + " at offset " + std::to_string(offset) + ": " +
+      std::string(what) +
+      ". The log is corrupt; this node must not vote with it. Move the log "
+      "directory aside and rebuild the node from its peers (paxosfs join).");
+}
+
+Status FileLog::Recover(RecoveryReport* report) {
+  PAXOSFS_RETURN_IF_ERROR(env_->CreateDir(dir_));
+  StatusOr<std::vector<std::string>> children = env_->GetChildren(dir_);
+  if (!children.ok()) return children.status();
+  std::vector<uint64_t> sequences;
+  for (const std::string& name : *children) {
+    if (std::optional<uint64_t> s = ParseSegmentFileName(name)) {
+      sequences.push_back(*s);
+    }
+  }
+  if (sequences.empty()) return CreateFirstSegment();
+  std::sort(sequences.begin(), sequences.end());
+  for (size_t i = 1; i < sequences.size(); ++i) {
+    if (sequences[i] != sequences[i - 1] + 1) {
+      return Corrupt(sequences[i - 1] + 1, 0, "segment file is missing");
+    }
+  }
+  for (uint64_t sequence : sequences) {
+    bool last = sequence == sequences.back();
+    uint64_t good_end = 0;
+    PAXOSFS_RETURN_IF_ERROR(ReplaySegment(sequence, last, &good_end));
+    ++report->segments;
+    if (last) PAXOSFS_RETURN_IF_ERROR(CutTornTail(sequence, good_end, report));
+  }
+  report->records = placed_records_;
+  if (segments_.empty()) return CreateFirstSegment();
+  return ReopenLastSegment();
+}
+
+// Reads records until the end of the file or the first one that does not
+// check out. *good_end is the end of the last good record.
+Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end) {
+  const std::string path = SegmentPath(segment);
+  StatusOr<std::unique_ptr<RandomAccessFile>> opened =
+      env_->NewRandomAccessFile(path);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<RandomAccessFile> file = std::move(*opened);
+  StatusOr<uint64_t> size = env_->GetFileSize(path);
+  if (!size.ok()) return size.status();
+  segments_[segment] = Segment{.reader = file};
+  active_ = segment;
+
+  uint64_t offset = 0;
+  std::string header_bytes;
+  std::string payload;
+  while (offset < *size) {
+    PAXOSFS_RETURN_IF_ERROR(
+        file->Read(offset, kRecordHeaderBytes, &header_bytes));
+    std::optional<RecordHeader> header = DecodeHeader(header_bytes);
+    bool complete =
+        header && offset + kRecordHeaderBytes + header->length <= *size;
+    if (complete) {
+      PAXOSFS_RETURN_IF_ERROR(
+          file->Read(offset + kRecordHeaderBytes, header->length, &payload));
+      if (!PayloadMatches(*header, payload)) {
+        // A complete record that fails its checksum: bit rot, or a torn
+        // write on a file system that does not order data before size
+        // updates. The two look alike, and cutting could erase an
+        // acknowledged vote, so it is reported, even at the very tail.
+        return Corrupt(segment, offset, "record checksum mismatch");
+      }
+      PAXOSFS_RETURN_IF_ERROR(ApplyRecord(segment, offset, *header, payload));
+      offset += kRecordHeaderBytes + header->length;
+      continue;
+    }
+    // A header cut short, a record running past the end of the file, or a
+    // tail of zeros: what a crash during an append leaves, but only at the
+    // end of the newest segment.
+    bool torn = !header_bytes.empty() &&
+                (header_bytes.size() < kRecordHeaderBytes || header);
+    if (!torn && last) {
+      StatusOr<bool> zero = ZeroFrom(*file, offset, *size);
+      if (!zero.ok()) return zero.status();
+      torn = *zero;
+    }
+    if (torn && last) break;
+    return Corrupt(
+        segment, offset,
+        torn ? "record cut short in a closed segment" : "bad record header");
+  }
+  if (offset == 0 && !last) return Corrupt(segment, 0, "empty segment");
+  *good_end = offset;
+  SegmentAt(segment).size = offset;
+  SegmentAt(segment).written = offset;
+  return Status::Ok();
+}
+
+Status FileLog::ApplyRecord(uint64_t segment, uint64_t offset,
+                            const RecordHeader& header,
+                            std::string_view payload) {
+  bool first = offset == 0;
+  if (first != (header.type == RecordType::kSegmentHeader)) {
+    return Corrupt(segment, offset, "segment header misplaced or missing");
+  }
+  ++placed_records_;
+  ++durable_records_;
+  switch (header.type) {
+    case RecordType::kSegmentHeader: {
+      std::optional<SegmentHeader> h = DecodeSegmentHeader(payload);
+      if (!h || h->sequence != segment) {
+        return Corrupt(segment, offset, "bad segment header");
+      }
+      DropBelow(h->first_slot);
+      metadata_ = std::move(h->metadata);
+      return Status::Ok();
+    }
+    case RecordType::kEntry: {
+      std::optional<Entry> e = DecodeEntry(payload);
+      if (!e) return Corrupt(segment, offset, "malformed entry");
+      ++SegmentAt(segment).records;
+      if (e->slot < first_slot_) return Status::Ok();
+      IndexRecord(e->slot,
+                  {segment, offset, kRecordHeaderBytes + payload.size(),
+                   e->chosen, e->chosen ? Checksum64(e->value) : 0});
+      return Status::Ok();
+    }
+    case RecordType::kMetadata:
+      ++SegmentAt(segment).records;
+      metadata_.assign(payload);
+      return Status::Ok();
+    case RecordType::kTruncatePrefix: {
+      std::optional<uint64_t> first_slot = DecodeTruncate(payload);
+      if (!first_slot) return Corrupt(segment, offset, "malformed truncate");
+      ++SegmentAt(segment).records;
+      DropBelow(*first_slot);
+      return Status::Ok();
+    }
+  }
+  return Corrupt(segment, offset, "unknown record type");
+}
+
+// The end of the newest segment held an unfinished write: cut it, durably,
+// so the next append does not land after garbage. A segment whose very
+// header was torn never held a record anyone was told is durable.
+Status FileLog::CutTornTail(uint64_t segment, uint64_t good_end,
+                            RecoveryReport* report) {
+  const std::string path = SegmentPath(segment);
+  StatusOr<uint64_t> size = env_->GetFileSize(path);
+  if (!size.ok()) return size.status();
+  if (*size == good_end) return Status::Ok();
+  report->torn_bytes_cut = *size - good_end;
+  report->torn_segment = path;
+  if (good_end > 0) return env_->TruncateFile(path, good_end);
+  segments_.erase(segment);
+  active_ = segment - 1;
+  PAXOSFS_RETURN_IF_ERROR(env_->RemoveFile(path));
+  return env_->SyncDir(dir_);
+}
+
+Status FileLog::CreateFirstSegment() {
+  PAXOSFS_CHECK(segments_.empty());
+  PAXOSFS_CHECK(pending_.empty());
+  StartSegment();
+  return Sync();
+}
+
+Status FileLog::ReopenLastSegment() {
+  StatusOr<std::unique_ptr<WritableFile>> w =
+      env_->NewAppendableFile(SegmentPath(active_));
+  if (!w.ok()) return w.status();
+  writer_ = std::move(*w);
+  writer_segment_ = active_;
+  return Status::Ok();
+}
+
+}  // namespace paxosfs::log

@@ -1,0 +1,175 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log/env.h"
+
+namespace paxosfs::log {
+namespace {
+
+// One place turns errno into a Status, so ENOSPC is NoSpace everywhere.
+Status ErrnoStatus(std::string_view call, const std::string& name, int err) {
+  std::string message = std::string(call) + " " + name + ": " + strerror(err);
+  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(message);
+  if (err == ENOENT) return Status::NotFound(message);
+  return Status::IOError(message);
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string name, int fd)
+      : name_(std::move(name)), fd_(fd) {}
+  ~PosixWritableFile() override { close(fd_); }
+
+  Status Append(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("write", name_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", name_, errno);
+    return Status::Ok();
+  }
+
+ private:
+  const std::string name_;
+  const int fd_;
+};
+
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(std::string name, int fd)
+      : name_(std::move(name)), fd_(fd) {}
+  ~PosixRandomAccessFile() override { close(fd_); }
+
+  Status Read(uint64_t offset, size_t n, std::string* out) const override {
+    out->resize(n);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = pread(fd_, out->data() + done, n - done,
+                        static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("pread", name_, errno);
+      }
+      if (r == 0) break;  // End of file.
+      done += static_cast<size_t>(r);
+    }
+    out->resize(done);
+    return Status::Ok();
+  }
+
+ private:
+  const std::string name_;
+  const int fd_;
+};
+
+class PosixEnvImpl final : public Env {
+ public:
+  StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& name) override {
+    return OpenWritable(name, O_CREAT | O_TRUNC);
+  }
+
+  StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& name) override {
+    return OpenWritable(name, O_APPEND);
+  }
+
+  StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& name) override {
+    int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", name, errno);
+    return std::unique_ptr<RandomAccessFile>(
+        std::make_unique<PosixRandomAccessFile>(name, fd));
+  }
+
+  StatusOr<std::vector<std::string>> GetChildren(
+      const std::string& dir) override {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return ErrnoStatus("opendir", dir, errno);
+    std::vector<std::string> names;
+    while (dirent* e = readdir(d)) {
+      std::string_view n = e->d_name;
+      if (n != "." && n != "..") names.emplace_back(n);
+    }
+    closedir(d);
+    return names;
+  }
+
+  StatusOr<uint64_t> GetFileSize(const std::string& name) override {
+    struct stat st;
+    if (stat(name.c_str(), &st) != 0) return ErrnoStatus("stat", name, errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  Status RemoveFile(const std::string& name) override {
+    if (unlink(name.c_str()) != 0) return ErrnoStatus("unlink", name, errno);
+    return Status::Ok();
+  }
+
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoStatus("rename", from + " -> " + to, errno);
+    }
+    return Status::Ok();
+  }
+
+  Status TruncateFile(const std::string& name, uint64_t size) override {
+    int fd = open(name.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", name, errno);
+    Status s;
+    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      s = ErrnoStatus("ftruncate", name, errno);
+    } else if (fsync(fd) != 0) {
+      s = ErrnoStatus("fsync", name, errno);
+    }
+    close(fd);
+    return s;
+  }
+
+  Status CreateDir(const std::string& dir) override {
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoStatus("mkdir", dir, errno);
+    }
+    return Status::Ok();
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", dir, errno);
+    Status s;
+    if (fsync(fd) != 0) s = ErrnoStatus("fsync", dir, errno);
+    close(fd);
+    return s;
+  }
+
+ private:
+  static StatusOr<std::unique_ptr<WritableFile>> OpenWritable(
+      const std::string& name, int flags) {
+    int fd = open(name.c_str(), O_WRONLY | O_CLOEXEC | flags, 0644);
+    if (fd < 0) return ErrnoStatus("open", name, errno);
+    return std::unique_ptr<WritableFile>(
+        std::make_unique<PosixWritableFile>(name, fd));
+  }
+};
+
+}  // namespace
+
+Env* PosixEnv() {
+  static PosixEnvImpl* env = new PosixEnvImpl;
+  return env;
+}
+
+}  // namespace paxosfs::log
