@@ -1,0 +1,20 @@
+// `paxosfs init`: creates a node's data directory for a new cluster.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace paxosfs::cli {
+
+struct InitFlags {
+  std::string data_dir;
+  std::string cluster_id;  // Empty: a random one is generated.
+  uint64_t node_id = 1;
+  std::string listen;
+  std::string members;  // "1@host:port,2@host:port,..."; empty: this node.
+};
+
+// Returns the process exit code; errors go to stderr saying what to do.
+int RunInit(const InitFlags& flags);
+
+}  // namespace paxosfs::cli
