@@ -1,0 +1,83 @@
+// Applies chosen slots to the StateMachine strictly in slot order, on its
+// own thread, so the consensus driver never waits for the store.
+//
+// The driver pushes each chosen slot once, in order (REQUIRES: consecutive
+// slots starting at the state machine's AppliedIndex() + 1). After each
+// slot the `after_apply` hook sees the commands and their results: the node
+// uses it to complete waiting proposers and invalidate kernel caches.
+//
+// An Apply error (disk full, store corrupt) stops applying: the slot is
+// never skipped. The error is reported by error() and the applier retries
+// the same slot every `retry_ms`, so a disk that regains space resumes.
+//
+// Thread safety: all public methods are thread-safe. The hook runs on the
+// applier thread and must not call back into the Applier.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "replica/state_machine.h"
+
+namespace paxosfs::replica {
+
+class Applier {
+ public:
+  using AfterApply = std::function<void(
+      uint64_t slot, const std::vector<std::string>& commands,
+      const std::vector<std::string>& results)>;
+
+  struct Options {
+    // Bound on chosen-but-unapplied commands held in memory; Push blocks
+    // beyond it, which slows the driver down to what the store can take.
+    size_t queue_bytes_max = 512 << 20;
+    int retry_ms = 500;
+  };
+
+  Applier(StateMachine* sm, Options options, AfterApply after_apply);
+  ~Applier();  // Stops the thread; unapplied slots stay unapplied.
+  Applier(const Applier&) = delete;
+  Applier& operator=(const Applier&) = delete;
+
+  // Queues a chosen slot. REQUIRES: slot == last pushed (or applied) + 1.
+  void Push(uint64_t slot, std::vector<std::string> commands);
+
+  uint64_t applied_index() const;
+  // The first Apply error not yet overcome, or OK.
+  Status error() const;
+
+  // Waits until applied_index() >= index. False on timeout.
+  bool WaitApplied(uint64_t index, std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Slot {
+    uint64_t slot;
+    std::vector<std::string> commands;
+    size_t bytes;
+  };
+  void Run();
+
+  StateMachine* const sm_;
+  const Options options_;
+  const AfterApply after_apply_;
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;  // Signalled on every state change.
+  std::deque<Slot> queue_;              // Guarded by mu_.
+  size_t queue_bytes_ = 0;              // Guarded by mu_.
+  uint64_t last_pushed_ = 0;            // Guarded by mu_.
+  uint64_t applied_ = 0;                // Guarded by mu_.
+  Status error_;                        // Guarded by mu_.
+  bool stopping_ = false;               // Guarded by mu_.
+  std::thread thread_;
+};
+
+}  // namespace paxosfs::replica
