@@ -7,6 +7,7 @@ namespace paxosfs::replica {
 Applier::Applier(StateMachine* sm, Options options, AfterApply after_apply)
     : sm_(sm), options_(options), after_apply_(std::move(after_apply)) {
   applied_ = sm_->AppliedIndex();
+  durable_ = sm_->DurableIndex();
   last_pushed_ = applied_;
   thread_ = std::thread([this] { Run(); });
 }
@@ -42,6 +43,11 @@ uint64_t Applier::applied_index() const {
   return applied_;
 }
 
+uint64_t Applier::durable_index() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return durable_;
+}
+
 Status Applier::error() const {
   std::lock_guard<std::mutex> lock(mu_);
   return error_;
@@ -62,7 +68,10 @@ void Applier::Run() {
     lock.unlock();
     auto results = sm_->Apply(next.slot, next.commands);
     if (results.ok()) after_apply_(next.slot, next.commands, *results);
+    // The state machine is called from this thread only.
+    uint64_t durable = sm_->DurableIndex();
     lock.lock();
+    durable_ = durable;
     if (!results.ok()) {
       if (error_.ok()) {
         Logf(LogLevel::kError, "apply",

@@ -51,6 +51,8 @@ class Applier {
   void Push(uint64_t slot, std::vector<std::string> commands);
 
   uint64_t applied_index() const;
+  // The state machine's DurableIndex() as of the last applied slot.
+  uint64_t durable_index() const;
   // The first Apply error not yet overcome, or OK.
   Status error() const;
 
@@ -75,6 +77,7 @@ class Applier {
   size_t queue_bytes_ = 0;              // Guarded by mu_.
   uint64_t last_pushed_ = 0;            // Guarded by mu_.
   uint64_t applied_ = 0;                // Guarded by mu_.
+  uint64_t durable_ = 0;                // Guarded by mu_.
   Status error_;                        // Guarded by mu_.
   bool stopping_ = false;               // Guarded by mu_.
   std::thread thread_;

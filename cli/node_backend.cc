@@ -1,0 +1,138 @@
+#include "cli/node_backend.h"
+
+#include "common/logging.h"
+
+namespace paxosfs::cli {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+NodeBackend::NodeBackend(const NodeBackendOptions& options, fsm::Filesystem* fs,
+                         replica::Driver* driver, replica::Applier* applier)
+    : options_(options), fs_(fs), driver_(driver), applier_(applier) {}
+
+void NodeBackend::SetMount(fuse::Mount* mount) {
+  std::lock_guard<std::mutex> lock(mu_);
+  mount_ = mount;
+}
+
+NodeBackend::Session* NodeBackend::Acquire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Session* s;
+  if (!free_.empty()) {
+    s = free_.back();
+    free_.pop_back();
+  } else {
+    sessions_.push_back(std::make_unique<Session>());
+    s = sessions_.back().get();
+    // Unique across restarts of this node: the boot id fills the high bits.
+    s->id = (options_.boot_id << 20) | (sessions_.size() - 1);
+  }
+  // Under mu_: OnApplied compares it concurrently.
+  ++s->sequence;
+  return s;
+}
+
+void NodeBackend::Release(Session* session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  session->result.reset();
+  free_.push_back(session);
+}
+
+StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
+  Session* session = Acquire();
+  proto::RequestId* id = command.mutable_request_id();
+  id->set_node(options_.node_id);
+  id->set_session(session->id);
+  id->set_sequence(session->sequence);
+  std::string encoded = command.SerializeAsString();
+  auto deadline = Clock::now() + milliseconds(options_.request_timeout_ms);
+  Status last = Status::Ok();
+  std::optional<std::string> result;
+  while (!result && Clock::now() < deadline) {
+    last = driver_->Propose(encoded);
+    std::unique_lock<std::mutex> lock(mu_);
+    auto wake =
+        std::min(deadline, Clock::now() + milliseconds(options_.repropose_ms));
+    // No leader known: wait a little for an election before offering again.
+    if (!last.ok()) wake = std::min(wake, Clock::now() + milliseconds(50));
+    cv_.wait_until(lock, wake, [&] { return session->result.has_value(); });
+    result = session->result;
+  }
+  Release(session);
+  if (!result) {
+    return Status::Unavailable("the command was not applied within " +
+                               std::to_string(options_.request_timeout_ms) +
+                               " ms" +
+                               (last.ok() ? "" : " (" + last.ToString() + ")"));
+  }
+  proto::Result decoded;
+  if (!decoded.ParseFromString(*result)) {
+    return Status::Corruption("the state machine returned a malformed result");
+  }
+  return decoded;
+}
+
+Status NodeBackend::ReadBarrier() {
+  milliseconds timeout(options_.request_timeout_ms);
+  auto index = driver_->ReadIndex(timeout);
+  if (!index.ok()) return index.status();
+  if (!applier_->WaitApplied(*index, timeout)) {
+    Status apply_error = applier_->error();
+    return apply_error.ok()
+               ? Status::TimedOut("this node did not catch up to slot " +
+                                  std::to_string(*index) + " in time")
+               : apply_error;
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<fsm::Reader>> NodeBackend::NewReader() {
+  return fs_->NewReader();
+}
+
+void NodeBackend::OnApplied(uint64_t, const std::vector<std::string>& commands,
+                            const std::vector<std::string>& results) {
+  bool woke = false;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    proto::Command c;
+    if (!c.ParseFromString(commands[i])) continue;  // Applied as EINVAL.
+    const proto::RequestId& id = c.request_id();
+    if (id.node() != options_.node_id) {
+      Invalidate(c);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t index = id.session() & ((uint64_t{1} << 20) - 1);
+    if ((id.session() >> 20) != options_.boot_id || index >= sessions_.size()) {
+      continue;  // A session of an earlier run of this node.
+    }
+    Session* s = sessions_[index].get();
+    if (s->sequence == id.sequence() && !s->result) {
+      s->result = results[i];
+      woke = true;
+    }
+  }
+  if (woke) cv_.notify_all();
+}
+
+void NodeBackend::Invalidate(const proto::Command& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (mount_ == nullptr) return;
+  // Attribute and entry timeouts are zero, so only page-cached data of
+  // files open here can be stale.
+  if (c.has_write()) {
+    uint64_t length = 0;
+    for (const proto::ChunkWrite& p : c.write().pieces())
+      length += p.data().size();
+    mount_->InvalidateInode(c.write().inode(),
+                            static_cast<int64_t>(c.write().offset()),
+                            static_cast<int64_t>(length));
+  } else if (c.has_setattr() && (c.setattr().valid() & proto::SETATTR_SIZE)) {
+    mount_->InvalidateInode(c.setattr().inode(), 0, 0);
+  } else if (c.has_fallocate()) {
+    mount_->InvalidateInode(c.fallocate().inode(), 0, 0);
+  }
+}
+
+}  // namespace paxosfs::cli

@@ -1,0 +1,80 @@
+// The node's side of the FUSE adapter: turns a filesystem Command into a
+// proposal, waits until this node has applied it, and returns its result;
+// answers read barriers through the driver's read index.
+//
+// Exactly-once: each in-flight request holds one session of a pool
+// (session ids are unique per process start) and a sequence number; a
+// proposal that does not appear applied within `repropose_ms` (leader
+// change, lost forward) is offered again unchanged, and the state machine
+// applies it once.
+//
+// Thread safety: all public methods are thread-safe. OnApplied runs on the
+// applier thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fsm/filesystem.h"
+#include "fuse/backend.h"
+#include "fuse/mount.h"
+#include "replica/applier.h"
+#include "replica/driver.h"
+
+namespace paxosfs::cli {
+
+struct NodeBackendOptions {
+  uint64_t node_id = 0;
+  uint64_t boot_id = 0;  // Distinguishes this process's sessions.
+  int repropose_ms = 1000;
+  int request_timeout_ms = 15000;  // Then EAGAIN (no leader) or EIO.
+};
+
+class NodeBackend final : public fuse::Backend {
+ public:
+  NodeBackend(const NodeBackendOptions& options, fsm::Filesystem* fs,
+              replica::Driver* driver, replica::Applier* applier);
+
+  // Set once the mount exists, so applied remote writes invalidate its
+  // page cache.
+  void SetMount(fuse::Mount* mount);
+
+  StatusOr<proto::Result> Execute(proto::Command command) override;
+  Status ReadBarrier() override;
+  StatusOr<std::unique_ptr<fsm::Reader>> NewReader() override;
+
+  // The applier's hook: completes local waiters, invalidates caches for
+  // changes made elsewhere.
+  void OnApplied(uint64_t slot, const std::vector<std::string>& commands,
+                 const std::vector<std::string>& results);
+
+ private:
+  struct Session {
+    uint64_t id = 0;
+    uint64_t sequence = 0;              // Guarded by mu_.
+    std::optional<std::string> result;  // Guarded by mu_; set by OnApplied.
+  };
+
+  Session* Acquire();
+  void Release(Session* session);
+  void Invalidate(const proto::Command& command);
+
+  const NodeBackendOptions options_;
+  fsm::Filesystem* const fs_;
+  replica::Driver* const driver_;
+  replica::Applier* const applier_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Session>> sessions_;  // Guarded by mu_.
+  std::vector<Session*> free_;                      // Guarded by mu_.
+  fuse::Mount* mount_ = nullptr;                    // Guarded by mu_.
+};
+
+}  // namespace paxosfs::cli
