@@ -5,14 +5,19 @@
 namespace paxosfs::cli {
 namespace {
 
-void AddMembers(const std::vector<replica::DriverMember>& members,
-                const char* role, proto::NodeStatus* reply) {
-  for (const replica::DriverMember& m : members) {
-    proto::MemberStatus* s = reply->add_members();
-    s->set_id(m.id);
-    s->set_address(m.address);
-    s->set_role(role);
+std::string AddressOf(const Identity& identity, uint64_t node) {
+  for (const Member& m : identity.members) {
+    if (m.id == node) return m.address;
   }
+  return "";
+}
+
+void AddMember(const Identity& identity, uint64_t node, const char* role,
+               proto::NodeStatus* reply) {
+  proto::MemberStatus* s = reply->add_members();
+  s->set_id(node);
+  s->set_address(AddressOf(identity, node));
+  s->set_role(role);
 }
 
 }  // namespace
@@ -38,15 +43,19 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(
   if (const replica::Driver* driver = driver_.load()) {
     replica::DriverStatus s = driver->status();
     reply->set_leader_id(s.leader_id);
-    reply->set_ballot_round(s.ballot_round);
-    reply->set_ballot_node(s.ballot_node);
+    reply->set_ballot_round(s.promised.round);
+    reply->set_ballot_node(s.promised.node);
     reply->set_is_leader(s.is_leader);
     reply->set_lease_valid(s.lease_valid);
     reply->set_voting(s.voting);
     reply->set_chosen_index(s.chosen_index);
     reply->set_log_first_slot(s.log_first_slot);
-    AddMembers(s.voters, "voter", reply);
-    AddMembers(s.learners, "learner", reply);
+    for (const replica::Voter& v : s.config.voters) {
+      AddMember(identity_, v.node, "voter", reply);
+    }
+    for (replica::NodeId learner : s.config.learners) {
+      AddMember(identity_, learner, "learner", reply);
+    }
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

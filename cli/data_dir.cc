@@ -79,6 +79,12 @@ Status BadLine(const std::string& path, int line, const std::string& why) {
 
 }  // namespace
 
+replica::Config GenesisConfig(const Identity& identity) {
+  replica::Config config;
+  for (const Member& m : identity.members) config.voters.push_back({m.id, m.id});
+  return config;
+}
+
 std::string LogDir(const std::string& data_dir) { return data_dir + "/log"; }
 std::string StorePath(const std::string& data_dir) {
   return data_dir + "/state.db";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "replica/core/types.h"
 
 namespace paxosfs::cli {
 
@@ -33,6 +34,11 @@ struct Identity {
   std::vector<Member> members;  // The initial voters, this node included.
   bool operator==(const Identity&) const = default;
 };
+
+// The cluster's first configuration: every initial member votes, with its
+// node id as the id of the disk it votes with (a node whose disk is wiped
+// comes back with a new disk id, so it cannot vote until re-admitted).
+replica::Config GenesisConfig(const Identity& identity);
 
 std::string LogDir(const std::string& data_dir);
 std::string StorePath(const std::string& data_dir);

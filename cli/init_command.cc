@@ -5,6 +5,8 @@
 
 #include "cli/data_dir.h"
 #include "common/clock.h"
+#include "log/file_log.h"
+#include "replica/driver.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -20,6 +22,13 @@ std::string RandomClusterId() {
   std::snprintf(buf, sizeof(buf), "%016llx",
                 static_cast<unsigned long long>(v));
   return buf;
+}
+
+// The log starts with the acceptor metadata of a genesis voter.
+Status WriteBootstrapLog(const std::string& data_dir, const Identity& id) {
+  auto log = log::OpenFileLog(log::PosixEnv(), LogDir(data_dir));
+  if (!log.ok()) return log.status();
+  return replica::BootstrapLog(log->get(), GenesisConfig(id), id.node_id);
 }
 
 }  // namespace
@@ -63,6 +72,7 @@ int RunInit(const InitFlags& flags) {
     return 2;
   }
   Status s = CreateDataDir(flags.data_dir, id);
+  if (s.ok()) s = WriteBootstrapLog(flags.data_dir, id);
   if (!s.ok()) {
     std::fprintf(stderr, "paxosfs init: %s\n", s.ToString().c_str());
     return 1;

@@ -88,8 +88,8 @@ int RunServe(const ServeFlags& flags) {
 
   replica::DriverOptions driver_options;
   driver_options.node_id = id.node_id;
+  driver_options.genesis = GenesisConfig(id);
   for (const Member& m : id.members) {
-    driver_options.voters.push_back({m.id, m.address});
     if (m.id != id.node_id) (*transport)->SetPeer(m.id, m.address);
   }
   auto driver = replica::Driver::Start(driver_options, log->get(),

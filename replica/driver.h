@@ -1,7 +1,12 @@
 // The consensus driver: runs the pure Multi-Paxos core (replica/core/) on
-// one thread, persists what it must to the log before sending anything that
-// depends on it, exchanges messages through the transport, and pushes
+// one thread. Each turn it feeds the core what arrived (peer messages,
+// proposals, read barriers) and a tick, persists the core's records and
+// metadata with one log Sync, only then sends its messages, and pushes
 // chosen slots to the Applier.
+//
+// Forwarding: a proposal made on a node that does not lead goes to the
+// leader the core names; proposals are never retried here (the caller
+// re-offers a command that does not show up applied).
 //
 // Thread safety: all public methods are thread-safe.
 #pragma once
@@ -12,63 +17,69 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "log/log.h"
 #include "replica/applier.h"
+#include "replica/core/types.h"
 #include "replica/transport/peer_transport.h"
 
 namespace paxosfs::replica {
 
-struct DriverMember {
-  uint64_t id = 0;
-  std::string address;
-};
-
 struct DriverOptions {
-  uint64_t node_id = 0;
-  std::vector<DriverMember> voters;  // The initial configuration.
-  int tick_ms = 5;
+  NodeId node_id = kNoNode;
+  Config genesis;  // The cluster's first configuration, as `init` wrote it.
+  int tick_ms = 2;
+  // Log entries kept below the state machine's durable index, so briefly
+  // lagging peers catch up from the log rather than needing a snapshot.
+  uint64_t truncate_margin_slots = 10000;
+  const Clock* clock = &SystemClock::Instance();
+  uint64_t seed = 0;  // 0: derived from the clock.
 };
 
 struct DriverStatus {
-  uint64_t leader_id = 0;
-  uint64_t ballot_round = 0;
-  uint64_t ballot_node = 0;
+  NodeId leader_id = kNoNode;
+  Ballot promised;
   bool is_leader = false;
   bool lease_valid = false;
   bool voting = false;
   uint64_t chosen_index = 0;
   uint64_t log_first_slot = 0;
-  std::vector<DriverMember> voters;
-  std::vector<DriverMember> learners;
+  Config config;
+  Status error;  // A failed log write: the node no longer takes part.
 };
 
 class Driver {
  public:
-  // Starts the driver thread. `log`, `transport` and `applier` are not
-  // owned and must outlive the driver. Messages for the driver arrive
-  // through Receive (wire the transport's handler to it).
+  // Reads the log to rebuild the core and starts the driver thread. `log`,
+  // `transport` and `applier` are not owned and must outlive the driver.
+  // Messages for the driver arrive through Receive (wire the transport's
+  // handler to it). Errors: the log holds no metadata (the data directory
+  // was not initialised) or cannot be read.
   static StatusOr<std::unique_ptr<Driver>> Start(const DriverOptions& options,
                                                  log::Log* log,
                                                  Transport* transport,
                                                  Applier* applier);
   virtual ~Driver() = default;
 
-  // Hands a message from `from` to the core. Never blocks for long.
+  // Hands a message from `from` to the driver. Never blocks for long.
   virtual void Receive(uint64_t from, std::string body) = 0;
 
   // Offers `command` for a slot: proposed here if this node leads, else
-  // forwarded to the leader. Returns at once; the caller learns the outcome
-  // from the applied state and re-offers the same command if it does not
-  // appear (exactly-once is the state machine's job). kUnavailable if no
-  // leader is known.
+  // forwarded to the leader. Returns at once. kUnavailable if no leader is
+  // known.
   virtual Status Propose(std::string command) = 0;
 
-  // The slot a linearizable read must see applied: the leader's chosen
-  // index, confirmed under its lease. Waits at most `timeout` for a leader.
+  // The slot a linearizable read must see applied: once this node's applied
+  // state reaches it, it includes every write acknowledged anywhere before
+  // the call. Waits at most `timeout`.
   virtual StatusOr<uint64_t> ReadIndex(std::chrono::milliseconds timeout) = 0;
 
   virtual DriverStatus status() const = 0;
 };
+
+// Writes the metadata a member of the genesis configuration starts with
+// (used by `paxosfs init`).
+Status BootstrapLog(log::Log* log, const Config& genesis, NodeId id);
 
 }  // namespace paxosfs::replica

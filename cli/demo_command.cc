@@ -1,0 +1,147 @@
+#include "cli/demo_command.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "cli/data_dir.h"
+#include "cli/process.h"
+#include "proto/admin.grpc.pb.h"
+
+namespace paxosfs::cli {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct DemoNode {
+  int id;
+  std::string data, mnt, listen;
+  Child child;
+};
+
+bool MountedAndLed(const DemoNode& node) {
+  auto stub = proto::Admin::NewStub(
+      grpc::CreateChannel(node.listen, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(500));
+  proto::NodeStatus status;
+  if (!stub->GetStatus(&ctx, proto::StatusRequest(), &status).ok()) {
+    return false;
+  }
+  return status.leader_id() != 0 && status.mount_point() == node.mnt;
+}
+
+void StopAll(std::vector<DemoNode>* nodes) {
+  for (DemoNode& n : *nodes) {
+    if (n.child.pid > 0) kill(n.child.pid, SIGTERM);
+  }
+  for (DemoNode& n : *nodes) Stop(&n.child, seconds(15));
+}
+
+int Init(const DemoFlags& flags, const std::string& self,
+         std::vector<DemoNode>* nodes) {
+  std::string members;
+  for (int i = 1; i <= flags.nodes; ++i) {
+    DemoNode n;
+    n.id = i;
+    std::string base =
+        std::filesystem::absolute(flags.dir + "/node" + std::to_string(i));
+    n.data = base + "/data";
+    n.mnt = base + "/mnt";
+    n.listen = "127.0.0.1:" + std::to_string(flags.base_port + i - 1);
+    members += (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
+    nodes->push_back(n);
+  }
+  for (DemoNode& n : *nodes) {
+    std::filesystem::create_directories(n.mnt);
+    if (ReadIdentity(n.data).ok()) continue;  // Kept from an earlier demo.
+    auto child = Spawn({self, "init", "--data", n.data, "--listen", n.listen,
+                        "--node-id", std::to_string(n.id), "--cluster-id",
+                        "demo", "--members", members},
+                       n.data + ".log");
+    int status = 0;
+    if (!child.ok() || !WaitExit(child->pid, seconds(30), &status) ||
+        status != 0) {
+      std::fprintf(stderr, "paxosfs demo: init of node %d failed; see %s.log\n",
+                   n.id, n.data.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunDemo(const DemoFlags& flags, const std::string& self) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::vector<DemoNode> nodes;
+  if (Init(flags, self, &nodes) != 0) return 1;
+  for (DemoNode& n : nodes) {
+    std::string log = std::filesystem::path(n.data).parent_path() / "serve.log";
+    auto child = Spawn({self, "serve", "--data", n.data, "--mount", n.mnt}, log);
+    if (!child.ok()) {
+      std::fprintf(stderr, "paxosfs demo: %s\n",
+                   child.status().ToString().c_str());
+      StopAll(&nodes);
+      return 1;
+    }
+    n.child = *child;
+    std::printf("node %d: mount %s (log %s)\n", n.id, n.mnt.c_str(),
+                log.c_str());
+  }
+  std::fflush(stdout);
+
+  auto deadline = std::chrono::steady_clock::now() + seconds(flags.ready_timeout_s);
+  size_t ready = 0;
+  timespec poll = {0, 100'000'000};
+  while (ready < nodes.size()) {
+    ready = 0;
+    for (DemoNode& n : nodes) {
+      if (WaitExit(n.child.pid, milliseconds(0))) {
+        std::fprintf(stderr, "paxosfs demo: node %d exited; see %s\n", n.id,
+                     n.child.log_path.c_str());
+        n.child.pid = -1;
+        StopAll(&nodes);
+        return 1;
+      }
+      ready += MountedAndLed(n) ? 1 : 0;
+    }
+    if (ready == nodes.size()) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::fprintf(stderr,
+                   "paxosfs demo: only %zu of %zu nodes ready after %d s; see "
+                   "the serve.log files\n",
+                   ready, nodes.size(), flags.ready_timeout_s);
+      StopAll(&nodes);
+      return 1;
+    }
+    // A stop signal during start-up ends the demo at once.
+    if (sigtimedwait(&stop, nullptr, &poll) > 0) {
+      StopAll(&nodes);
+      return 0;
+    }
+  }
+  std::printf("ready: %zu nodes, one shared directory; try: echo hi > %s/x && "
+              "cat %s/x. Ctrl-C stops.\n",
+              nodes.size(), nodes[0].mnt.c_str(), nodes.back().mnt.c_str());
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&stop, &signal);
+  std::printf("stopping: unmounting %zu nodes\n", nodes.size());
+  StopAll(&nodes);
+  return 0;
+}
+
+}  // namespace paxosfs::cli

@@ -1,0 +1,362 @@
+#include "replica/driver.h"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/logging.h"
+#include "replica/core/codec.h"
+#include "replica/core/core.h"
+
+namespace paxosfs::replica {
+namespace {
+
+// The first byte of every transport body says what follows.
+constexpr char kTagCore = 'c';     // A core message (codec.h).
+constexpr char kTagForward = 'f';  // A command forwarded to the leader.
+
+// Truncate the log once this many slots are durable beyond its start.
+constexpr uint64_t kTruncateEverySlots = 1000;
+
+struct ReadWaiter {
+  bool done = false;
+  Status status;
+  uint64_t index = 0;
+};
+
+struct Inputs {
+  std::deque<std::pair<uint64_t, std::string>> messages;
+  std::deque<std::string> proposals;
+  std::deque<std::shared_ptr<ReadWaiter>> reads;
+  bool Empty() const {
+    return messages.empty() && proposals.empty() && reads.empty();
+  }
+};
+
+class DriverImpl final : public Driver {
+ public:
+  DriverImpl(const DriverOptions& options, log::Log* log, Transport* transport,
+             Applier* applier, std::unique_ptr<Core> core)
+      : options_(options),
+        log_(log),
+        transport_(transport),
+        applier_(applier),
+        core_(std::move(core)) {
+    last_pushed_ = applier_->applied_index();
+    UpdateStatus();
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~DriverImpl() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    FailReads(Status::Aborted("the node is shutting down"));
+  }
+
+  void Receive(uint64_t from, std::string body) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      inputs_.messages.emplace_back(from, std::move(body));
+    }
+    cv_.notify_one();
+  }
+
+  Status Propose(std::string command) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!status_.error.ok()) return status_.error;
+      if (status_.leader_id == kNoNode) {
+        return Status::Unavailable("no leader is elected yet");
+      }
+      inputs_.proposals.push_back(std::move(command));
+    }
+    cv_.notify_one();
+    return Status::Ok();
+  }
+
+  StatusOr<uint64_t> ReadIndex(std::chrono::milliseconds timeout) override {
+    auto waiter = std::make_shared<ReadWaiter>();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!status_.error.ok()) return status_.error;
+    inputs_.reads.push_back(waiter);
+    cv_.notify_one();
+    if (!read_cv_.wait_for(lock, timeout, [&] { return waiter->done; })) {
+      return Status::Unavailable("no leader confirmed a read index within " +
+                                 std::to_string(timeout.count()) + " ms");
+    }
+    if (!waiter->status.ok()) return waiter->status;
+    return waiter->index;
+  }
+
+  DriverStatus status() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  void Run();
+  void Turn(Inputs inputs);
+  void StepMessage(uint64_t from, const std::string& body, int64_t now);
+  void Offer(std::string command, int64_t now);
+  Status Persist(const Ready& ready);
+  void Deliver(Ready& ready);
+  void MaybeTruncate();
+  void UpdateStatus();
+  void FailReads(const Status& status);
+
+  const DriverOptions options_;
+  log::Log* const log_;
+  Transport* const transport_;
+  Applier* const applier_;
+
+  // Owned by the driver thread.
+  std::unique_ptr<Core> core_;
+  std::map<uint64_t, std::shared_ptr<ReadWaiter>> pending_reads_;
+  uint64_t last_pushed_ = 0;
+  uint64_t last_truncate_check_ = 0;
+  Status failed_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // Inputs arrived or stopping.
+  std::condition_variable read_cv_;  // A read waiter is done.
+  Inputs inputs_;                    // Guarded by mu_.
+  DriverStatus status_;              // Guarded by mu_.
+  bool stopping_ = false;            // Guarded by mu_.
+  std::thread thread_;
+};
+
+void DriverImpl::Run() {
+  auto tick = std::chrono::milliseconds(options_.tick_ms);
+  auto next_tick = std::chrono::steady_clock::now() + tick;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_until(lock, next_tick,
+                   [this] { return stopping_ || !inputs_.Empty(); });
+    if (stopping_) break;
+    Inputs inputs;
+    std::swap(inputs, inputs_);
+    lock.unlock();
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      next_tick = std::chrono::steady_clock::now() + tick;
+    }
+    Turn(std::move(inputs));
+    lock.lock();
+  }
+}
+
+void DriverImpl::Turn(Inputs inputs) {
+  int64_t now = options_.clock->MonotonicNanos();
+  if (failed_.ok()) {
+    for (auto& [from, body] : inputs.messages) StepMessage(from, body, now);
+    for (std::string& p : inputs.proposals) Offer(std::move(p), now);
+    for (auto& waiter : inputs.reads) {
+      pending_reads_[core_->RequestRead(now)] = waiter;
+    }
+    core_->Tick(now);
+    Ready ready = core_->TakeReady();
+    Status persisted = Persist(ready);
+    if (persisted.ok()) {
+      Deliver(ready);
+      MaybeTruncate();
+    } else {
+      // The log may have lost what it reported written: taking part any
+      // further could break agreement. Stop; a restart re-reads the disk.
+      failed_ = persisted;
+      Logf(LogLevel::kError, "consensus",
+           "the log cannot be written (%s); this node stops taking part "
+           "until it is restarted with a working disk",
+           persisted.ToString().c_str());
+    }
+  }
+  if (!failed_.ok()) {
+    FailReads(failed_);
+    pending_reads_.clear();
+  }
+  UpdateStatus();
+}
+
+void DriverImpl::StepMessage(uint64_t from, const std::string& body,
+                             int64_t now) {
+  if (body.empty()) return;
+  std::string_view payload(body.data() + 1, body.size() - 1);
+  if (body[0] == kTagForward) {
+    // Only the leader can place it; elsewhere drop it and let the
+    // proposer, which re-offers unapplied commands, find the new leader.
+    if (core_->role() == Role::kLeader) {
+      (void)core_->Propose(std::string(payload), now);
+    }
+    return;
+  }
+  auto msg = DecodeMessage(payload);
+  if (body[0] != kTagCore || !msg.ok()) {
+    Logf(LogLevel::kWarning, "consensus",
+         "dropped an undecodable message from node %llu",
+         static_cast<unsigned long long>(from));
+    return;
+  }
+  core_->Step(Envelope{from, options_.node_id, std::move(msg).value()}, now);
+}
+
+void DriverImpl::Offer(std::string command, int64_t now) {
+  if (core_->role() == Role::kLeader) {
+    (void)core_->Propose(std::move(command), now);
+    return;
+  }
+  NodeId leader = core_->LeaderHint();
+  if (leader != kNoNode && leader != options_.node_id) {
+    transport_->Send(leader, kTagForward + command);
+  }
+}
+
+Status DriverImpl::Persist(const Ready& ready) {
+  if (!ready.metadata && ready.records.empty()) return Status::Ok();
+  if (ready.metadata) {
+    PAXOSFS_RETURN_IF_ERROR(log_->SetMetadata(EncodeMetadata(*ready.metadata)));
+  }
+  if (!ready.records.empty()) {
+    std::vector<log::Entry> entries;
+    entries.reserve(ready.records.size());
+    for (const LogRecord& r : ready.records) {
+      entries.push_back(
+          {r.slot, r.ballot.round, r.ballot.node, r.chosen, r.value});
+    }
+    PAXOSFS_RETURN_IF_ERROR(log_->Append(entries));
+  }
+  return log_->Sync();
+}
+
+void DriverImpl::Deliver(Ready& ready) {
+  for (const Envelope& env : ready.messages) {
+    transport_->Send(env.to, kTagCore + EncodeMessage(env.msg));
+  }
+  for (ChosenEntry& e : ready.committed) {
+    last_pushed_ = e.slot;
+    applier_->Push(e.slot, std::move(e.commands));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint64_t id : ready.reads_ready) {
+      auto it = pending_reads_.find(id);
+      if (it == pending_reads_.end()) continue;
+      it->second->done = true;
+      it->second->index = last_pushed_;
+      pending_reads_.erase(it);
+    }
+    for (uint64_t id : ready.reads_failed) {
+      auto it = pending_reads_.find(id);
+      if (it == pending_reads_.end()) continue;
+      it->second->done = true;
+      it->second->status =
+          Status::Unavailable("the read barrier timed out (no leader lease)");
+      pending_reads_.erase(it);
+    }
+  }
+  read_cv_.notify_all();
+  if (ready.snapshot_needed) {
+    Logf(LogLevel::kWarning, "consensus",
+         "node %llu needs slots through %llu that this node no longer has; "
+         "it must be rebuilt from a snapshot",
+         static_cast<unsigned long long>(ready.snapshot_needed->first),
+         static_cast<unsigned long long>(ready.snapshot_needed->second));
+  }
+}
+
+void DriverImpl::MaybeTruncate() {
+  uint64_t durable = applier_->durable_index();
+  if (durable < last_truncate_check_ + kTruncateEverySlots ||
+      durable <= options_.truncate_margin_slots) {
+    return;
+  }
+  last_truncate_check_ = durable;
+  uint64_t through = durable - options_.truncate_margin_slots;
+  if (through < log_->FirstSlot()) return;
+  Status s = log_->TruncatePrefix(through + 1);
+  if (!s.ok()) {
+    failed_ = s;
+    return;
+  }
+  core_->Compacted(through);
+}
+
+void DriverImpl::UpdateStatus() {
+  int64_t now = options_.clock->MonotonicNanos();
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.leader_id = core_->LeaderHint();
+  status_.promised = core_->promised();
+  status_.is_leader = core_->role() == Role::kLeader;
+  status_.lease_valid = status_.is_leader && core_->CanServeLocalRead(now);
+  status_.voting = core_->IsAcceptor();
+  status_.chosen_index = core_->chosen_prefix();
+  status_.log_first_slot = log_->FirstSlot();
+  status_.config = core_->LatestConfig();
+  status_.error = failed_;
+}
+
+void DriverImpl::FailReads(const Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, waiter] : pending_reads_) {
+      waiter->done = true;
+      waiter->status = status;
+    }
+  }
+  read_cv_.notify_all();
+}
+
+StatusOr<PersistentState> ReadDisk(log::Log* log, uint64_t applied) {
+  PersistentState disk;
+  std::string meta = log->Metadata();
+  if (!meta.empty()) {
+    auto decoded = DecodeMetadata(meta);
+    if (!decoded.ok()) {
+      return decoded.status().WithContext("the log's metadata");
+    }
+    disk.metadata = std::move(decoded).value();
+  }
+  for (uint64_t slot = log->FirstSlot(); slot <= log->LastSlot(); ++slot) {
+    auto e = log->Get(slot);
+    if (e.status().code() == StatusCode::kNotFound) continue;
+    if (!e.ok()) return e.status();
+    disk.records.push_back({e->slot, {e->ballot_round, e->ballot_node},
+                            e->chosen, std::move(e->value)});
+  }
+  disk.applied_index = applied;
+  disk.compacted_index = log->FirstSlot() - 1;
+  return disk;
+}
+
+}  // namespace
+
+Status BootstrapLog(log::Log* log, const Config& genesis, NodeId id) {
+  PAXOSFS_RETURN_IF_ERROR(
+      log->SetMetadata(EncodeMetadata(Core::BootstrapMetadata(genesis, id))));
+  return log->Sync();
+}
+
+StatusOr<std::unique_ptr<Driver>> Driver::Start(const DriverOptions& options,
+                                                log::Log* log,
+                                                Transport* transport,
+                                                Applier* applier) {
+  auto disk = ReadDisk(log, applier->applied_index());
+  if (!disk.ok()) return disk.status();
+  Options core_options;
+  core_options.id = options.node_id;
+  core_options.genesis = options.genesis;
+  int64_t now = options.clock->MonotonicNanos();
+  core_options.seed = options.seed != 0
+                          ? options.seed
+                          : static_cast<uint64_t>(options.clock->WallNanos()) ^
+                                options.node_id;
+  auto core =
+      std::make_unique<Core>(core_options, std::move(disk).value(), now);
+  return std::unique_ptr<Driver>(std::make_unique<DriverImpl>(
+      options, log, transport, applier, std::move(core)));
+}
+
+}  // namespace paxosfs::replica

@@ -1,0 +1,183 @@
+#include "tests/cluster/cluster.h"
+
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "proto/admin.grpc.pb.h"
+
+namespace paxosfs::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A port the kernel just handed out; free unless something races for it.
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+void RunOrThrow(const std::vector<std::string>& argv, const std::string& log) {
+  auto child = cli::Spawn(argv, log);
+  int status = 0;
+  if (!child.ok() || !cli::WaitExit(child->pid, std::chrono::seconds(30), &status) ||
+      !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("command failed: " + argv[1] + "; see " + log);
+  }
+}
+
+template <typename F>
+bool Eventually(F cond, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return cond();
+}
+
+}  // namespace
+
+Cluster::Cluster(int nodes) {
+  char tmpl[] = "/tmp/paxosfs-cluster.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  root_ = tmpl;
+  std::string members;
+  for (int i = 1; i <= nodes; ++i) {
+    Node n;
+    n.id = i;
+    std::string base = root_ + "/node" + std::to_string(i);
+    n.data = base + "/data";
+    n.mnt = base + "/mnt";
+    n.log = base + "/serve.log";
+    n.listen = "127.0.0.1:" + std::to_string(FreePort());
+    std::filesystem::create_directories(n.mnt);
+    members += (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
+    nodes_.push_back(n);
+  }
+  for (const Node& n : nodes_) {
+    RunOrThrow({PAXOSFS_BINARY, "init", "--data", n.data, "--listen", n.listen,
+                "--node-id", std::to_string(n.id), "--cluster-id", "test",
+                "--members", members},
+               n.log);
+  }
+  for (int i = 1; i <= nodes; ++i) Start(i);
+}
+
+Cluster::~Cluster() {
+  for (Node& n : nodes_) {
+    if (n.child.pid > 0) kill(n.child.pid, SIGTERM);
+  }
+  for (Node& n : nodes_) {
+    cli::Stop(&n.child, std::chrono::seconds(20));
+    // A node that was killed leaves its mount dead; detach it.
+    umount2(n.mnt.c_str(), MNT_DETACH);
+  }
+  if (std::getenv("PAXOSFS_KEEP_TEST_DIRS") == nullptr) {
+    std::filesystem::remove_all(root_);
+  }
+}
+
+void Cluster::Start(int node) {
+  Node& n = nodes_[node - 1];
+  auto child = cli::Spawn(
+      {PAXOSFS_BINARY, "serve", "--data", n.data, "--mount", n.mnt}, n.log);
+  if (!child.ok()) throw std::runtime_error(child.status().ToString());
+  n.child = *child;
+}
+
+void Cluster::Stop(int node) {
+  cli::Stop(&nodes_[node - 1].child, std::chrono::seconds(20));
+}
+
+void Cluster::Kill9(int node) { cli::Kill9(&nodes_[node - 1].child); }
+
+std::optional<proto::NodeStatus> Cluster::Status(int node) const {
+  auto stub = proto::Admin::NewStub(grpc::CreateChannel(
+      nodes_[node - 1].listen, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(1000));
+  proto::NodeStatus status;
+  if (!stub->GetStatus(&ctx, proto::StatusRequest(), &status).ok()) {
+    return std::nullopt;
+  }
+  return status;
+}
+
+int Cluster::Leader() const {
+  for (int i = 1; i <= size(); ++i) {
+    if (!Running(i)) continue;
+    auto s = Status(i);
+    if (s && s->is_leader()) return i;
+  }
+  return 0;
+}
+
+int Cluster::WaitReady(std::chrono::seconds timeout) {
+  int leader = 0;
+  Eventually(
+      [&] {
+        leader = 0;
+        for (int i = 1; i <= size(); ++i) {
+          if (!Running(i)) continue;
+          auto s = Status(i);
+          if (!s || s->leader_id() == 0 || s->mount_point() != mount(i)) {
+            return false;
+          }
+          if (leader != 0 && static_cast<int>(s->leader_id()) != leader) {
+            return false;
+          }
+          leader = static_cast<int>(s->leader_id());
+        }
+        return leader != 0;
+      },
+      timeout);
+  return leader;
+}
+
+bool Cluster::WaitConverged(std::chrono::seconds timeout) {
+  return Eventually(
+      [&] {
+        std::optional<proto::NodeStatus> first;
+        for (int i = 1; i <= size(); ++i) {
+          if (!Running(i)) continue;
+          auto s = Status(i);
+          if (!s) return false;
+          if (!first) {
+            first = s;
+          } else if (s->applied_index() != first->applied_index() ||
+                     s->digest() != first->digest()) {
+            return false;
+          }
+        }
+        return first.has_value();
+      },
+      timeout);
+}
+
+std::string Cluster::LogTail(int node) const {
+  std::ifstream in(nodes_[node - 1].log);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string all = s.str();
+  return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
+}
+
+}  // namespace paxosfs::testing
