@@ -3,7 +3,10 @@
 #include <cstdio>
 #include <string>
 
+#include "cli/demo_command.h"
 #include "cli/init_command.h"
+#include "cli/serve_command.h"
+#include "cli/status_command.h"
 #include "cli/version.h"
 
 namespace {
@@ -27,6 +30,55 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
   init->callback([&flags] { std::exit(paxosfs::cli::RunInit(flags)); });
 }
 
+void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Run a node in the foreground and mount the shared directory");
+  serve->add_option("--data", flags.data_dir,
+                    "Data directory made by `paxosfs init`")
+      ->required();
+  auto* mount =
+      serve->add_option("--mount", flags.mount_point, "Empty directory to mount");
+  auto* no_mount = serve->add_flag("--no-mount", flags.no_mount,
+                                   "Replicate without mounting (a pure replica)");
+  mount->excludes(no_mount);
+  serve->add_flag("--verbose", flags.verbose, "Log debug lines");
+  serve->callback([&flags] {
+    if (!flags.no_mount && flags.mount_point.empty()) {
+      std::fprintf(stderr,
+                   "paxosfs serve: give --mount DIR (an empty directory), or "
+                   "--no-mount to replicate without mounting\n");
+      std::exit(2);
+    }
+    std::exit(paxosfs::cli::RunServe(flags));
+  });
+}
+
+void AddStatus(CLI::App& app, paxosfs::cli::StatusFlags& flags) {
+  CLI::App* status =
+      app.add_subcommand("status", "Show the cluster as one member sees it");
+  status->add_option("--peer", flags.peer, "HOST:PORT of any member")
+      ->required();
+  status->add_flag("--json", flags.json, "Print JSON instead of a table");
+  status->callback([&flags] { std::exit(paxosfs::cli::RunStatus(flags)); });
+}
+
+void AddDemo(CLI::App& app, paxosfs::cli::DemoFlags& flags, const char* self) {
+  CLI::App* demo = app.add_subcommand(
+      "demo", "Run a local cluster on loopback with one mount per node");
+  demo->add_option("--dir", flags.dir, "Where node<i>/ directories go")
+      ->capture_default_str();
+  demo->add_option("--nodes", flags.nodes, "Number of nodes (voters)")
+      ->check(CLI::Range(1, 9))
+      ->capture_default_str();
+  demo->add_option("--base-port", flags.base_port,
+                   "Node i listens on 127.0.0.1:(base-port + i - 1)")
+      ->check(CLI::Range(1024, 65000))
+      ->capture_default_str();
+  demo->callback([&flags, self] {
+    std::exit(paxosfs::cli::RunDemo(flags, self));
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -37,7 +89,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", paxosfs::cli::VersionString());
   app.require_subcommand(0, 1);
   paxosfs::cli::InitFlags init_flags;
+  paxosfs::cli::ServeFlags serve_flags;
+  paxosfs::cli::StatusFlags status_flags;
+  paxosfs::cli::DemoFlags demo_flags;
   AddInit(app, init_flags);
+  AddServe(app, serve_flags);
+  AddStatus(app, status_flags);
+  AddDemo(app, demo_flags, "/proc/self/exe");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
