@@ -1,6 +1,7 @@
 // The `paxosfs` command. Subcommands appear here only once they work.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "cli/demo_command.h"
@@ -62,7 +63,8 @@ void AddStatus(CLI::App& app, paxosfs::cli::StatusFlags& flags) {
   status->callback([&flags] { std::exit(paxosfs::cli::RunStatus(flags)); });
 }
 
-void AddDemo(CLI::App& app, paxosfs::cli::DemoFlags& flags, const char* self) {
+void AddDemo(CLI::App& app, paxosfs::cli::DemoFlags& flags,
+             std::string self) {
   CLI::App* demo = app.add_subcommand(
       "demo", "Run a local cluster on loopback with one mount per node");
   demo->add_option("--dir", flags.dir, "Where node<i>/ directories go")
@@ -95,7 +97,10 @@ int main(int argc, char** argv) {
   AddInit(app, init_flags);
   AddServe(app, serve_flags);
   AddStatus(app, status_flags);
-  AddDemo(app, demo_flags, "/proc/self/exe");
+  // Children are started from this very binary.
+  std::error_code ec;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  AddDemo(app, demo_flags, ec ? argv[0] : self.c_str());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
