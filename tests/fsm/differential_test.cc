@@ -288,7 +288,8 @@ class DifferentialTest : public ::testing::Test {
           << strerror(got.error) << ") at op " << i << " of seed " << seed
           << "; trace:\n"
           << trace << "replay: PAXOSFS_DIFF_SEED=" << seed
-          << " PAXOSFS_DIFF_SEQUENCES=1 " << "fsm_differential_test";
+          << " PAXOSFS_DIFF_SEQUENCES=1 "
+          << "fsm_differential_test";
       ASSERT_EQ(want.value, got.value) << "seed " << seed << "\n" << trace;
       auto& [tried, succeeded] = coverage_[int(op.kind)];
       ++tried;

@@ -13,9 +13,9 @@ namespace {
 
 const char* KindName(OpKind k) {
   static const char* kNames[] = {
-      "create",   "mkfifo", "mkdir", "unlink",   "rmdir",
-      "rename",   "link",   "symlink", "truncate", "write",
-      "chmod",    "chown",  "setxattr", "removexattr", "fallocate"};
+      "create", "mkfifo", "mkdir",    "unlink",      "rmdir",
+      "rename", "link",   "symlink",  "truncate",    "write",
+      "chmod",  "chown",  "setxattr", "removexattr", "fallocate"};
   return kNames[static_cast<int>(k)];
 }
 
@@ -45,8 +45,8 @@ std::string Op::ToString() const {
 }
 
 Outcome RealSide::Open(const Op& op, int flags) {
-  int fd = ::open(Path(op.path).c_str(), flags | O_NOFOLLOW | O_NONBLOCK,
-                  op.mode);
+  int fd =
+      ::open(Path(op.path).c_str(), flags | O_NOFOLLOW | O_NONBLOCK, op.mode);
   if (fd < 0) return Outcome{errno, 0};
   Outcome out;
   if (op.kind == OpKind::kWrite) {

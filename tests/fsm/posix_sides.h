@@ -43,7 +43,7 @@ struct Op {
   uint64_t length = 0;
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::string data;  // Write data, xattr name.
+  std::string data;   // Write data, xattr name.
   std::string value;  // Xattr value.
 
   std::string ToString() const;
