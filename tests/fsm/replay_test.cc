@@ -186,8 +186,8 @@ TEST(ReplayTest, KilledApplier_ReopensConsistentAndReplaysToSameDigest) {
     }
     if (at == kSlots) break;
     uint64_t kill_after = at + 1 + rng() % 40;
-    uint64_t acked = ApplyInChildAndKill(path, slots, kill_after,
-                                         uint32_t(rng() % 3000));
+    uint64_t acked =
+        ApplyInChildAndKill(path, slots, kill_after, uint32_t(rng() % 3000));
     ++crashes;
     auto fs = OpenFs(path);
     // A process crash loses nothing committed: every slot the child
