@@ -22,14 +22,15 @@ constexpr int kEntries = 100000;
 
 TEST(ScaleTest, LargeDirectory_LookupAndPagedReadDir) {
   TempDir dir;
-  auto fs = std::move(Filesystem::Open(dir.path() + "/s.db", Options()).value());
+  auto fs =
+      std::move(Filesystem::Open(dir.path() + "/s.db", Options()).value());
   uint64_t slot = 0;
   // A thousand creates per slot, as a busy leader would batch them.
   for (int base = 0; base < kEntries; base += 1000) {
     std::vector<std::string> batch;
     for (int i = base; i < base + 1000; ++i) {
-      proto::Command c = cmd::Create(kRootIno, "file-" + std::to_string(i),
-                                     0644);
+      proto::Command c =
+          cmd::Create(kRootIno, "file-" + std::to_string(i), 0644);
       c.set_time_ns(int64_t(slot + 1));
       batch.push_back(c.SerializeAsString());
     }
@@ -38,9 +39,9 @@ TEST(ScaleTest, LargeDirectory_LookupAndPagedReadDir) {
   std::unique_ptr<Reader> reader = fs->NewReader().value();
   EXPECT_EQ(Ok(reader->Lookup(kRootIno, "file-77777")).error(),
             kEntries > 77777 ? 0 : ENOENT);
-  EXPECT_EQ(Ok(reader->Lookup(kRootIno, "file-" + std::to_string(kEntries)))
-                .error(),
-            ENOENT);
+  EXPECT_EQ(
+      Ok(reader->Lookup(kRootIno, "file-" + std::to_string(kEntries))).error(),
+      ENOENT);
   // Page through while half of the entries are removed midway: every entry
   // that stays is listed exactly once.
   std::set<std::string> seen;
@@ -57,9 +58,8 @@ TEST(ScaleTest, LargeDirectory_LookupAndPagedReadDir) {
     if (!removed && seen.size() > size_t(kEntries / 2)) {
       std::vector<std::string> batch;
       for (int i = 0; i < kEntries; i += 2) {
-        batch.push_back(
-            cmd::Unlink(kRootIno, "file-" + std::to_string(i))
-                .SerializeAsString());
+        batch.push_back(cmd::Unlink(kRootIno, "file-" + std::to_string(i))
+                            .SerializeAsString());
       }
       ASSERT_TRUE(fs->Apply(++slot, batch).ok());
       removed = true;
@@ -73,10 +73,11 @@ TEST(ScaleTest, LargeDirectory_LookupAndPagedReadDir) {
 
 TEST(ScaleTest, ReadersSeeWholeSlotsWhileApplying) {
   TempDir dir;
-  auto fs = std::move(Filesystem::Open(dir.path() + "/s.db", Options()).value());
-  ASSERT_TRUE(fs->Apply(1, {cmd::Create(kRootIno, "f", 0644)
-                                .SerializeAsString()})
-                  .ok());
+  auto fs =
+      std::move(Filesystem::Open(dir.path() + "/s.db", Options()).value());
+  ASSERT_TRUE(
+      fs->Apply(1, {cmd::Create(kRootIno, "f", 0644).SerializeAsString()})
+          .ok());
   const uint64_t ino = 2;
   const uint64_t size = 3 * kChunkSize + 123;
   std::atomic<bool> stop{false};
@@ -99,7 +100,8 @@ TEST(ScaleTest, ReadersSeeWholeSlotsWhileApplying) {
   };
   std::thread a(read_loop), b(read_loop);
   for (uint64_t s = 2; s < 200; ++s) {
-    proto::Command c = cmd::Write(ino, 0, std::string(size, char('a' + s % 26)));
+    proto::Command c =
+        cmd::Write(ino, 0, std::string(size, char('a' + s % 26)));
     ASSERT_TRUE(fs->Apply(s, {c.SerializeAsString()}).ok());
   }
   const auto deadline =
