@@ -85,6 +85,10 @@ class CountingEnv final : public Env {
   Status SyncDir(const std::string& dir) override {
     return base_->SyncDir(dir);
   }
+  StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& name) override {
+    return base_->LockFile(name);
+  }
 
   int64_t syncs() const { return syncs_.load(); }
 

@@ -119,6 +119,8 @@ class FileLog final : public Log {
   uint64_t durable_records_ = 0;          // GUARDED_BY(mu_)
   bool sync_running_ = false;             // GUARDED_BY(mu_)
 
+  std::unique_ptr<FileLock> dir_lock_;  // Set by Recover; held for life.
+
   // Owned by the sync leader (and by Recover before any leader exists).
   std::unique_ptr<WritableFile> writer_;
   uint64_t writer_segment_ = 0;

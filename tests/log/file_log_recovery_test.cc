@@ -69,6 +69,7 @@ TEST_F(FileLogRecoveryTest, Open_TornTail_IsCutAtEveryByte) {
     // The cut is durable and appends go after it.
     ASSERT_TRUE(AppendOne(*log, MakeEntry(5)).ok());
     ASSERT_TRUE(log->Sync().ok());
+    log.reset();
     log = MustOpen(env_.get());
     EXPECT_EQ(*log->Get(5), MakeEntry(5));
   }
@@ -97,6 +98,7 @@ TEST_F(FileLogRecoveryTest, Open_TornSegmentHeader_SegmentRemoved) {
   EXPECT_EQ(*log->Get(1), MakeEntry(1, 1, false, 400));
   ASSERT_TRUE(AppendOne(*log, MakeEntry(2, 1, false, 400)).ok());
   ASSERT_TRUE(log->Sync().ok());
+  log.reset();
   log = MustOpen(env_.get(), options);
   EXPECT_EQ(*log->Get(2), MakeEntry(2, 1, false, 400));
 }
