@@ -124,6 +124,23 @@ TEST(FileLogGroupCommitTest, ConcurrentSyncs_CrashMidway_AckedSurvive) {
   }
 }
 
+TEST(FileLogGroupCommitTest, FsyncFails_EveryWaiterSeesTheError) {
+  FaultInjectionEnv env;
+  std::unique_ptr<Log> log = MustOpen(&env);
+  env.FailSyncs(true);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      if (!AppendOne(*log, MakeEntry(t + 1)).ok() || !log->Sync().ok()) {
+        failures.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 8);
+}
+
 // Readers race writers, the sync leader and truncation: every Get returns
 // the value written, or NotFound only below FirstSlot().
 TEST(FileLogConcurrencyTest, GetDuringSyncRollAndTruncate_Consistent) {
