@@ -133,6 +133,14 @@ void CheckRecovered(Env* env, const History& h) {
     EXPECT_GE(static_cast<size_t>(it - h.metadata.begin()) + 1,
               h.acked_metadata);
   }
+  // The repaired log takes appends, and they survive the next open.
+  const Entry after = MakeEntry(std::max<uint64_t>(log.FirstSlot(), 1000));
+  ASSERT_TRUE(AppendOne(log, after).ok());
+  ASSERT_TRUE(log.Sync().ok());
+  opened->reset();
+  opened = OpenFileLog(env, kDir, kOptions);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*(*opened)->Get(after.slot), after);
 }
 
 using Workload = std::function<void(FaultInjectionEnv*, History*)>;
