@@ -9,8 +9,9 @@
 // records). No disk I/O happens under mu_: appends only encode and buffer;
 // one thread at a time (the sync leader, sync_running_) writes the buffered
 // records and fdatasyncs while others wait on sync_cv_ or keep appending.
-// truncate_mu_ serializes TruncatePrefix calls. Lock order: truncate_mu_,
-// then mu_.
+// truncate_mu_ serializes TruncatePrefix calls and is held across their
+// I/O on purpose: only another TruncatePrefix ever waits for it. Lock order:
+// truncate_mu_, then mu_.
 #pragma once
 
 #include <condition_variable>
