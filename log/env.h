@@ -46,6 +46,12 @@ class RandomAccessFile {
   virtual Status Read(uint64_t offset, size_t n, std::string* out) const = 0;
 };
 
+// Held while a process owns a directory; released when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -71,6 +77,11 @@ class Env {
   virtual Status CreateDir(const std::string& dir) = 0;
   // Makes creations, removals and renames in `dir` durable (fsync of dir).
   virtual Status SyncDir(const std::string& dir) = 0;
+  // Takes an exclusive advisory lock on `name` (created if missing), held
+  // until the returned object is destroyed. Unavailable if another holder
+  // (another process, or another lock object in this one) has it.
+  virtual StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& name) = 0;
 };
 
 // The real file system. Returns a process-wide instance; never deleted.

@@ -42,6 +42,24 @@ class FaultInjectionEnv::File final : public WritableFile,
   const std::shared_ptr<Inode> inode_;
 };
 
+class FaultInjectionEnv::Lock final : public FileLock {
+ public:
+  Lock(FaultInjectionEnv* env, std::string name, uint64_t generation)
+      : env_(env), name_(std::move(name)), generation_(generation) {}
+  ~Lock() override {
+    std::lock_guard<std::mutex> lock(env_->mu_);
+    auto it = env_->locked_.find(name_);
+    if (it != env_->locked_.end() && it->second == generation_) {
+      env_->locked_.erase(it);
+    }
+  }
+
+ private:
+  FaultInjectionEnv* const env_;
+  const std::string name_;
+  const uint64_t generation_;
+};
+
 FaultInjectionEnv::FaultInjectionEnv() = default;
 FaultInjectionEnv::~FaultInjectionEnv() = default;
 
@@ -162,6 +180,18 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
+StatusOr<std::unique_ptr<FileLock>> FaultInjectionEnv::LockFile(
+    const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Dead()) return Status::IOError("lock " + name + ": simulated crash");
+  uint64_t generation = ++lock_generation_;
+  if (!locked_.try_emplace(name, generation).second) {
+    return Status::Unavailable(name + " is locked");
+  }
+  return std::unique_ptr<FileLock>(
+      std::make_unique<Lock>(this, name, generation));
+}
+
 Status FaultInjectionEnv::AppendTo(const std::shared_ptr<Inode>& inode,
                                    std::string_view data) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -229,6 +259,7 @@ void FaultInjectionEnv::SimulateCrash(const std::string& torn_file,
   for (auto& [name, inode] : live_) lose_unsynced(name, *inode);
   for (auto& [name, inode] : durable_) lose_unsynced(name, *inode);
   live_ = durable_;
+  locked_.clear();
   appends_until_failure_ = 0;
   fail_syncs_ = false;
   crash_at_op_.reset();

@@ -52,6 +52,9 @@ class FaultInjectionEnv final : public Env {
   Status TruncateFile(const std::string& name, uint64_t size) override;
   Status CreateDir(const std::string& dir) override;
   Status SyncDir(const std::string& dir) override;
+  // Locks live in memory, and a crash releases them (as process death does).
+  StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& name) override;
 
   // Faults. See the file comment.
   void FailNthAppend(int n, Status status);
@@ -77,7 +80,9 @@ class FaultInjectionEnv final : public Env {
  private:
   struct Inode;
   class File;
+  class Lock;
   friend class File;
+  friend class Lock;
 
   // REQUIRES: mu_ held (for all the helpers below).
   bool Dead() const;
@@ -94,6 +99,11 @@ class FaultInjectionEnv final : public Env {
   // Directories are durable once created: the log creates its directory
   // once, before anything that needs to survive a crash.
   std::set<std::string> dirs_;
+  // Held locks, by name, with the generation of the holder: a crash drops
+  // them all, and a lock object from before a crash must not release the
+  // lock of a holder from after it.
+  std::map<std::string, uint64_t> locked_;
+  uint64_t lock_generation_ = 0;
   mutable int64_t ops_ = 0;
   int appends_until_failure_ = 0;  // 0: no append failure armed.
   Status append_failure_;

@@ -220,9 +220,12 @@ Status FileLog::TruncatePrefix(uint64_t first_slot) {
   std::lock_guard<std::mutex> truncate_lock(truncate_mu_);
   std::vector<uint64_t> dead;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (!poison_.ok()) return poison_;
-    if (first_slot <= first_slot_) return Status::Ok();
+    if (first_slot <= first_slot_) {
+      lock.unlock();
+      return Sync();  // Nothing to truncate, but the contract says durable.
+    }
     std::string record;
     AppendTruncateRecord(first_slot, &record);
     Place(std::move(record));

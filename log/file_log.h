@@ -37,7 +37,9 @@ struct RecoveryReport {
 // append) is cut, made durable, and described in *report. Anything else that
 // fails its checksum is Status::Corruption naming the file and offset: the
 // node must not vote with this log; rebuild it from peers.
-// REQUIRES: `env` outlives the log; one open log per directory at a time.
+// A LOCK file in `dir` keeps a second process (or a second OpenFileLog in
+// this one) out: that Open fails with Unavailable.
+// REQUIRES: `env` outlives the log.
 StatusOr<std::unique_ptr<Log>> OpenFileLog(Env* env, const std::string& dir,
                                            const FileLogOptions& options = {},
                                            RecoveryReport* report = nullptr);

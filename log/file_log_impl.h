@@ -9,8 +9,9 @@
 // records). No disk I/O happens under mu_: appends only encode and buffer;
 // one thread at a time (the sync leader, sync_running_) writes the buffered
 // records and fdatasyncs while others wait on sync_cv_ or keep appending.
-// truncate_mu_ serializes TruncatePrefix calls. Lock order: truncate_mu_,
-// then mu_.
+// truncate_mu_ serializes TruncatePrefix calls and is held across their
+// I/O on purpose: only another TruncatePrefix ever waits for it. Lock order:
+// truncate_mu_, then mu_.
 #pragma once
 
 #include <condition_variable>
@@ -118,6 +119,8 @@ class FileLog final : public Log {
   uint64_t placed_records_ = 0;           // GUARDED_BY(mu_)
   uint64_t durable_records_ = 0;          // GUARDED_BY(mu_)
   bool sync_running_ = false;             // GUARDED_BY(mu_)
+
+  std::unique_ptr<FileLock> dir_lock_;  // Set by Recover; held for life.
 
   // Owned by the sync leader (and by Recover before any leader exists).
   std::unique_ptr<WritableFile> writer_;

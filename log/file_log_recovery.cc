@@ -31,6 +31,12 @@ StatusOr<bool> ZeroFrom(const RandomAccessFile& file, uint64_t offset,
   return true;
 }
 
+std::string ParentDir(const std::string& dir) {
+  size_t slash = dir.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : dir.substr(0, slash);
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Log>> OpenFileLog(Env* env, const std::string& dir,
@@ -53,6 +59,12 @@ Status FileLog::Corrupt(uint64_t segment, uint64_t offset,
 
 Status FileLog::Recover(RecoveryReport* report) {
   PAXOSFS_RETURN_IF_ERROR(env_->CreateDir(dir_));
+  // The directory's own entry must be durable too, or a crash could take
+  // the whole log with it after records were reported durable.
+  PAXOSFS_RETURN_IF_ERROR(env_->SyncDir(ParentDir(dir_)));
+  StatusOr<std::unique_ptr<FileLock>> lock = env_->LockFile(dir_ + "/LOCK");
+  if (!lock.ok()) return lock.status();
+  dir_lock_ = std::move(*lock);
   StatusOr<std::vector<std::string>> children = env_->GetChildren(dir_);
   if (!children.ok()) return children.status();
   std::vector<uint64_t> sequences;

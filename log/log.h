@@ -86,8 +86,8 @@ class Log {
 
   // Forgets every slot below `first_slot` (a checkpoint covers them) and
   // frees the disk space of segments that hold nothing else. Durable when it
-  // returns OK, together with everything buffered before it. A no-op if
-  // first_slot <= FirstSlot().
+  // returns OK, together with everything buffered before it (it includes a
+  // Sync(), even when first_slot <= FirstSlot() leaves nothing to forget).
   virtual Status TruncatePrefix(uint64_t first_slot) = 0;
 };
 

@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,15 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 
  private:
   const std::string name_;
+  const int fd_;
+};
+
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { close(fd_); }  // Closing releases the flock.
+
+ private:
   const int fd_;
 };
 
@@ -153,6 +163,25 @@ class PosixEnvImpl final : public Env {
     if (fsync(fd) != 0) s = ErrnoStatus("fsync", dir, errno);
     close(fd);
     return s;
+  }
+
+  // flock, not fcntl locks: fcntl locks belong to the process and vanish
+  // when any descriptor of the file is closed, and a second open in the same
+  // process would not conflict.
+  StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& name) override {
+    int fd = open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus("open", name, errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status::Unavailable(name + " is locked: another process is " +
+                                   "using this log; stop it first");
+      }
+      return ErrnoStatus("flock", name, err);
+    }
+    return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd));
   }
 
  private:

@@ -125,6 +125,8 @@ class Store {
   // Chunk `index` of `ino`: at most chunk_size bytes; bytes past its end (up
   // to the file size) read as zeros. Missing chunks are holes.
   StatusOr<std::optional<std::string>> GetChunk(uint64_t ino, uint64_t index);
+  // The length of chunk `index` (0 for a hole) without reading its bytes.
+  StatusOr<uint64_t> ChunkLength(uint64_t ino, uint64_t index);
   Status PutChunk(uint64_t ino, uint64_t index, std::string_view data);
   // Returns the number of bytes the deleted chunks held.
   StatusOr<uint64_t> DeleteChunksFrom(uint64_t ino, uint64_t first_index);

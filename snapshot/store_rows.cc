@@ -139,6 +139,15 @@ StatusOr<std::optional<std::string>> Store::GetChunk(uint64_t ino,
   return std::optional<std::string>(s.Blob(0));
 }
 
+StatusOr<uint64_t> Store::ChunkLength(uint64_t ino, uint64_t index) {
+  Statement s(this,
+              "SELECT length(data) FROM chunks WHERE ino = ? AND idx = ?");
+  s.Bind(1, ino).Bind(2, index);
+  StatusOr<bool> row = s.Step();
+  if (!row.ok()) return row.status();
+  return *row ? s.U64(0) : 0;
+}
+
 Status Store::PutChunk(uint64_t ino, uint64_t index, std::string_view data) {
   PAXOSFS_CHECK(data.size() <= chunk_size_);
   Statement s(this,

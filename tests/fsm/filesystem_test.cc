@@ -183,6 +183,56 @@ TEST_F(FilesystemTest, Link_AndSymlink) {
             ENAMETOOLONG);
 }
 
+TEST_F(FilesystemTest, Timestamps_FollowLinux) {
+  auto at = [](proto::Command c, int64_t t) {
+    c.set_time_ns(t);
+    return c;
+  };
+  uint64_t d = h_.Do(at(cmd::Mkdir(kRootIno, "d", 0755), 100)).attr().ino();
+  proto::Attr f = h_.Do(at(cmd::Create(d, "f", 0644), 200)).attr();
+  EXPECT_EQ(f.atime_ns(), 200);
+  EXPECT_EQ(f.mtime_ns(), 200);
+  EXPECT_EQ(Attr(d).mtime_ns(), 200);
+  EXPECT_EQ(Attr(d).ctime_ns(), 200);
+  EXPECT_EQ(Attr(kRootIno).mtime_ns(), 100);
+  // Write: mtime and ctime of the file only.
+  h_.Do(at(cmd::Write(f.ino(), 0, "x"), 300));
+  EXPECT_EQ(Attr(f.ino()).mtime_ns(), 300);
+  EXPECT_EQ(Attr(f.ino()).ctime_ns(), 300);
+  EXPECT_EQ(Attr(f.ino()).atime_ns(), 200);
+  EXPECT_EQ(Attr(d).mtime_ns(), 200);
+  // Link and chmod: the inode's ctime, not its mtime.
+  h_.Do(at(cmd::Link(f.ino(), kRootIno, "g"), 400));
+  EXPECT_EQ(Attr(f.ino()).ctime_ns(), 400);
+  EXPECT_EQ(Attr(f.ino()).mtime_ns(), 300);
+  EXPECT_EQ(Attr(kRootIno).mtime_ns(), 400);
+  h_.Do(at(cmd::Chmod(f.ino(), 0600), 500));
+  EXPECT_EQ(Attr(f.ino()).ctime_ns(), 500);
+  h_.Do(at(cmd::SetXattr(f.ino(), "user.a", "1"), 550));
+  EXPECT_EQ(Attr(f.ino()).ctime_ns(), 550);
+  // Rename: both parents' mtime/ctime and the moved inode's ctime.
+  h_.Do(at(cmd::Rename(d, "f", kRootIno, "h"), 600));
+  EXPECT_EQ(Attr(d).mtime_ns(), 600);
+  EXPECT_EQ(Attr(kRootIno).ctime_ns(), 600);
+  EXPECT_EQ(Attr(f.ino()).ctime_ns(), 600);
+  // Unlink of one of two names: the inode's ctime.
+  h_.Do(at(cmd::Unlink(kRootIno, "g"), 700));
+  EXPECT_EQ(Attr(f.ino()).ctime_ns(), 700);
+  // Explicit times, and "now" meaning the command's own time.
+  proto::Command utimes;
+  utimes.mutable_setattr()->set_inode(f.ino());
+  utimes.mutable_setattr()->set_valid(
+      proto::SETATTR_ATIME | proto::SETATTR_MTIME | proto::SETATTR_MTIME_NOW);
+  utimes.mutable_setattr()->set_atime_ns(42);
+  utimes.mutable_setattr()->set_mtime_ns(43);
+  proto::Attr u = h_.Do(at(utimes, 800)).attr();
+  EXPECT_EQ(u.atime_ns(), 42);
+  EXPECT_EQ(u.mtime_ns(), 800);
+  EXPECT_EQ(u.ctime_ns(), 800);
+  // Truncate to the same size still stamps mtime, as ftruncate(2) does.
+  EXPECT_EQ(h_.Do(at(cmd::Truncate(f.ino(), 1), 900)).attr().mtime_ns(), 900);
+}
+
 TEST_F(FilesystemTest, Write_SpansChunksAndHolesReadZero) {
   uint64_t f = MakeFile("f");
   std::string data(kChunkSize + 100, 'x');

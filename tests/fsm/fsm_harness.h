@@ -127,10 +127,13 @@ inline proto::Command RemoveXattr(uint64_t ino, const std::string& name) {
 // A fresh directory under the system temp dir, removed at destruction.
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "paxosfs-fsm-XXXXXX")
-            .string();
+  // Under `parent` if given and writable, else the system temp dir.
+  explicit TempDir(const std::string& parent = "") {
+    std::filesystem::path base =
+        !parent.empty() && ::access(parent.c_str(), W_OK) == 0
+            ? std::filesystem::path(parent)
+            : std::filesystem::temp_directory_path();
+    std::string tmpl = (base / "paxosfs-fsm-XXXXXX").string();
     PAXOSFS_CHECK(mkdtemp(tmpl.data()) != nullptr);
     path_ = tmpl;
   }

@@ -76,6 +76,25 @@ TEST_F(PosixEnvTest, Read_PastEnd_ShortAndOffset) {
   EXPECT_EQ(out, "");
 }
 
+// /dev/full fails every write with ENOSPC: the Status must say NoSpace.
+TEST_F(PosixEnvTest, Append_DevFull_NoSpace) {
+  StatusOr<std::unique_ptr<WritableFile>> f =
+      env_->NewAppendableFile("/dev/full");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  Status s = (*f)->Append("x");
+  EXPECT_EQ(s.code(), StatusCode::kNoSpace) << s.ToString();
+  EXPECT_NE(s.message().find("/dev/full"), std::string::npos);
+}
+
+TEST_F(PosixEnvTest, LockFile_SecondHolderUnavailableUntilReleased) {
+  StatusOr<std::unique_ptr<FileLock>> first = env_->LockFile(dir_ + "/LOCK");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(env_->LockFile(dir_ + "/LOCK").status().code(),
+            StatusCode::kUnavailable);
+  first->reset();
+  EXPECT_TRUE(env_->LockFile(dir_ + "/LOCK").ok());
+}
+
 TEST_F(PosixEnvTest, Open_Missing_NotFound) {
   EXPECT_EQ(env_->NewRandomAccessFile(dir_ + "/nope").status().code(),
             StatusCode::kNotFound);

@@ -1,6 +1,7 @@
 // FileLog under failing writes, failing fsyncs, crashes and concurrency.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "log_test_util.h"
@@ -121,6 +122,87 @@ TEST(FileLogGroupCommitTest, ConcurrentSyncs_CrashMidway_AckedSurvive) {
     FaultInjectionEnv env;
     RunGroupCommit(&env, crash_after);
   }
+}
+
+TEST(FileLogGroupCommitTest, FsyncFails_EveryWaiterSeesTheError) {
+  FaultInjectionEnv env;
+  std::unique_ptr<Log> log = MustOpen(&env);
+  env.FailSyncs(true);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      if (!AppendOne(*log, MakeEntry(t + 1)).ok() || !log->Sync().ok()) {
+        failures.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 8);
+}
+
+// Readers race writers, the sync leader and truncation: every Get returns
+// the value written, or NotFound only below FirstSlot().
+TEST(FileLogConcurrencyTest, GetDuringSyncRollAndTruncate_Consistent) {
+  constexpr int kWriters = 4;
+  constexpr uint64_t kPerWriter = 150;
+  FaultInjectionEnv env;
+  std::unique_ptr<Log> log = MustOpen(&env, {.segment_bytes_max = 8 << 10});
+  std::vector<std::atomic<uint64_t>> published(kWriters);
+  std::atomic<bool> done{false};
+  std::atomic<bool> failed{false};
+  auto slot_of = [](int t, uint64_t i) { return 1 + t + i * kWriters; };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWriters; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t i = 0; i < kPerWriter; ++i) {
+        Status s = AppendOne(*log, MakeEntry(slot_of(t, i), 1, false, 700));
+        if (s.ok() && i % 3 == 0) s = log->Sync();
+        if (!s.ok()) {
+          ADD_FAILURE() << s.ToString();
+          failed.store(true);  // Unblocks the truncating thread.
+          return;
+        }
+        published[t].store(i + 1);
+      }
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      for (uint64_t n = r; !done.load(); n += 7) {
+        int t = static_cast<int>(n % kWriters);
+        uint64_t count = published[t].load();
+        if (count == 0) continue;
+        uint64_t slot = slot_of(t, n % count);
+        StatusOr<Entry> e = log->Get(slot);
+        if (e.ok()) {
+          ASSERT_EQ(*e, MakeEntry(slot, 1, false, 700));
+        } else {
+          ASSERT_EQ(e.status().code(), StatusCode::kNotFound);
+          ASSERT_LT(slot, log->FirstSlot());
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (uint64_t first = 50; first <= 400; first += 50) {
+      // Truncate only below every writer's next slot.
+      for (int t = 0; t < kWriters; ++t) {
+        while (slot_of(t, published[t].load()) < first && !failed.load()) {
+          std::this_thread::yield();
+        }
+      }
+      ASSERT_TRUE(log->TruncatePrefix(first).ok());
+    }
+  });
+  for (int t = 0; t < kWriters; ++t) threads[t].join();
+  threads.back().join();
+  done.store(true);
+  for (size_t i = kWriters; i + 1 < threads.size(); ++i) threads[i].join();
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(log->FirstSlot(), 400u);
+  EXPECT_EQ(*log->Get(kWriters * kPerWriter),
+            MakeEntry(kWriters * kPerWriter, 1, false, 700));
 }
 
 }  // namespace

@@ -165,6 +165,14 @@ TEST_F(FileLogTest, Get_ReadsFromDisk_BitFlipAfterOpenIsCorruption) {
   EXPECT_NE(e.status().message().find(path), std::string::npos);
 }
 
+TEST_F(FileLogTest, Open_SameDirTwice_UnavailableUntilClosed) {
+  std::unique_ptr<Log> log = MustOpen(&env_);
+  StatusOr<std::unique_ptr<Log>> second = OpenFileLog(&env_, kDir);
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  log.reset();
+  EXPECT_NE(MustOpen(&env_), nullptr);
+}
+
 TEST(FileLogPosixTest, Reopen_RoundTripOnRealDisk) {
   std::string dir = ::testing::TempDir() + "file_log_XXXXXX";
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
@@ -181,6 +189,8 @@ TEST(FileLogPosixTest, Reopen_RoundTripOnRealDisk) {
   }
   StatusOr<std::unique_ptr<Log>> log = OpenFileLog(PosixEnv(), dir, options);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ(OpenFileLog(PosixEnv(), dir, options).status().code(),
+            StatusCode::kUnavailable);  // flock held by the first.
   EXPECT_EQ((*log)->FirstSlot(), 20u);
   EXPECT_EQ((*log)->Metadata(), "m");
   for (uint64_t s = 20; s <= 30; ++s) {

@@ -1,5 +1,6 @@
 #include "snapshot/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -88,6 +89,29 @@ TEST_F(StoreTest, Open_MetaChecksumMismatchIsCorruption) {
 TEST_F(StoreTest, Open_GarbageFileIsCorruption) {
   std::ofstream(dir_ + "/g.db") << std::string(8192, 'z');
   auto s = Store::Open(dir_ + "/g.db", StoreOptions());
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption)
+      << s.status().ToString();
+}
+
+TEST_F(StoreTest, Open_DamagedPageIsCorruption) {
+  {
+    auto s = OpenStore("a.db");
+    ASSERT_TRUE(s->Begin().ok());
+    for (uint64_t i = 0; i < 200; ++i) {
+      ASSERT_TRUE(s->PutChunk(2, i, std::string(3000, 'c')).ok());
+      InodeRow r;
+      r.ino = 10 + i;
+      ASSERT_TRUE(s->PutInode(r).ok());
+    }
+    ASSERT_TRUE(s->Commit().ok());
+  }  // The last connection closing folds the WAL into the file.
+  // Scribble over pages 2-4 (schema and table roots live at the front).
+  int fd = ::open((dir_ + "/a.db").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  std::string junk(3 * 4096, '\x5a');
+  ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), 4096), ssize_t(junk.size()));
+  ::close(fd);
+  auto s = Store::Open(dir_ + "/a.db", StoreOptions());
   EXPECT_EQ(s.status().code(), StatusCode::kCorruption)
       << s.status().ToString();
 }
