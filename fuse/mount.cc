@@ -175,6 +175,10 @@ Status MountImpl::Start() {
     fuse_loop_cfg_set_max_threads(config,
                                   static_cast<unsigned>(options_.max_threads));
     fuse_loop_cfg_set_clone_fd(config, 1);
+    // Keep workers alive between requests: libfuse's default lets idle
+    // workers exit, and then every request pays for a new thread.
+    fuse_loop_cfg_set_idle_threads(config,
+                                   static_cast<unsigned>(options_.max_threads));
     fuse_session_loop_mt(session_, config);
     fuse_loop_cfg_destroy(config);
   });

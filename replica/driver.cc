@@ -228,7 +228,13 @@ Status DriverImpl::Persist(const Ready& ready) {
     }
     PAXOSFS_RETURN_IF_ERROR(log_->Append(entries));
   }
-  return log_->Sync();
+  // Votes (accepted records) and promises must be durable before any reply
+  // that depends on them. A record marking a slot chosen is knowledge, not a
+  // vote: a chosen value can always be learned again from a quorum, so it
+  // rides along with the next sync instead of costing one of its own.
+  bool votes = ready.metadata.has_value();
+  for (const LogRecord& r : ready.records) votes = votes || !r.chosen;
+  return votes ? log_->Sync() : Status::Ok();
 }
 
 void DriverImpl::Deliver(Ready& ready) {
