@@ -103,7 +103,7 @@ void Core::HandleAccept(const Envelope& env, int64_t now_ns) {
   }
   r.ok = true;
   Send(env.from, r);
-  ApplyCommit(m.ballot, m.commit, env.from);
+  ApplyCommit(m.ballot, m.commit);
 }
 
 void Core::HandleHeartbeat(const Envelope& env, int64_t now_ns) {
@@ -129,7 +129,7 @@ void Core::HandleHeartbeat(const Envelope& env, int64_t now_ns) {
     ResetElectionTimer(now_ns);
   }
   Send(env.from, r);
-  ApplyCommit(m.ballot, m.commit, env.from);
+  ApplyCommit(m.ballot, m.commit);
 }
 
 }  // namespace paxosfs::replica

@@ -131,6 +131,9 @@ Metadata Core::CurrentMetadata() const {
 }
 
 void Core::Send(NodeId to, Message msg) {
+  // Every message advertises the sender's chosen prefix, so a replica that
+  // fell behind learns whom to catch up from, whatever it hears.
+  msg.commit = chosen_prefix_;
   // Messages to ourselves take the same path as remote ones, so the local
   // acceptor obeys exactly the rules the others do.
   if (to == opt_.id) {
@@ -149,6 +152,11 @@ void Core::DrainLocal(int64_t now_ns) {
 }
 
 void Core::Dispatch(const Envelope& env, int64_t now_ns) {
+  if (env.from != opt_.id) {
+    uint64_t& peer = peer_commit_[env.from];
+    peer = std::max(peer, env.msg.commit);
+    known_commit_ = std::max(known_commit_, env.msg.commit);
+  }
   switch (env.msg.type) {
     case MsgType::kPreVote: return HandlePreVote(env, now_ns);
     case MsgType::kPreVoteReply: return HandlePreVoteReply(env, now_ns);

@@ -187,7 +187,7 @@ class Core {
   bool StepDownIfHigher(const Message& m);
   // learner.cc
   void MarkChosen(uint64_t slot, const Ballot& ballot, std::string value);
-  void ApplyCommit(const Ballot& ballot, uint64_t commit, NodeId from);
+  void ApplyCommit(const Ballot& ballot, uint64_t commit);
   void AdvancePrefix();
   void MaybeCatchUp(int64_t now_ns);
   void HandleCatchupRequest(const Envelope& env);

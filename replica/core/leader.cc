@@ -246,7 +246,6 @@ void Core::HandleAccepted(const Envelope& env, int64_t now_ns) {
 
 void Core::HandleHeartbeatReply(const Envelope& env, int64_t /*now_ns*/) {
   const Message& m = env.msg;
-  peer_commit_[env.from] = std::max(peer_commit_[env.from], m.commit);
   if (!m.ok) {
     StepDownIfHigher(m);
     return;

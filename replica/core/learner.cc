@@ -53,9 +53,7 @@ void Core::AdvancePrefix() {
   ResolveReads();
 }
 
-void Core::ApplyCommit(const Ballot& ballot, uint64_t commit, NodeId from) {
-  peer_commit_[from] = std::max(peer_commit_[from], commit);
-  known_commit_ = std::max(known_commit_, commit);
+void Core::ApplyCommit(const Ballot& ballot, uint64_t commit) {
   // The leader proposes one value per slot per ballot, so an entry we
   // accepted in the leader's ballot at a slot it reports chosen is that
   // value. Entries from older ballots may differ: fetch those instead.
@@ -134,8 +132,6 @@ void Core::HandleCatchupReply(const Envelope& env, int64_t /*now_ns*/) {
     ready_.snapshot_needed = {env.from, m.index};
     return;
   }
-  peer_commit_[env.from] = std::max(peer_commit_[env.from], m.commit);
-  known_commit_ = std::max(known_commit_, m.commit);
   for (const WireEntry& e : m.entries) {
     if (e.chosen) MarkChosen(e.slot, e.ballot, e.value);
   }

@@ -59,7 +59,7 @@ struct Message {
   uint64_t disk_id = 0;
   uint64_t slot = 0;
   uint64_t index = 0;
-  uint64_t commit = 0;
+  uint64_t commit = 0;  // Every type: the sender's chosen prefix.
   uint64_t id = 0;
   int64_t sent_ns = 0;
   std::vector<WireEntry> entries;
