@@ -129,6 +129,10 @@ class Simulation {
   std::map<uint64_t, std::vector<Op>> history_;
   std::map<uint64_t, uint64_t> chosen_oracle_;  // slot -> value checksum
   std::set<std::pair<uint64_t, uint64_t>> acked_writes_;
+  // Configurations chosen (by slot) and proposed (in order), for the fault
+  // scheduler's view of which voters must stay intact.
+  std::map<uint64_t, replica::Config> chosen_configs_;
+  std::vector<replica::Config> proposed_configs_;
 
   // Network and fault schedule.
   double drop_ = 0, dup_ = 0;

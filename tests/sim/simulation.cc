@@ -57,7 +57,7 @@ replica::Options Simulation::CoreOptions(NodeId id) const {
   o.batch_commands_max = 4;
   o.heartbeat_interval_ns = 20 * kMs;
   o.election_timeout_ns = 150 * kMs;
-  o.lease_ns = 250 * kMs;
+  o.lease_ns = 500 * kMs;
   o.max_drift_ppm = 10'000;
   o.lease_margin_ns = 1 * kMs;
   o.read_timeout_ns = 600 * kMs;
@@ -73,6 +73,8 @@ void Simulation::Setup() {
     genesis_.voters.push_back({static_cast<NodeId>(i), 1000u + i});
   }
   for (int i = 1; i <= learners; ++i) genesis_.learners.push_back(voters_ + i);
+  chosen_configs_[0] = genesis_;
+  proposed_configs_.push_back(genesis_);
   nodes_.resize(voters_ + learners);
   for (size_t i = 0; i < nodes_.size(); ++i) {
     SimNode& n = nodes_[i];
@@ -88,11 +90,11 @@ void Simulation::Setup() {
   dup_ = 0.05 * Uniform(rng_);
   delay_ns_ = (1 + static_cast<int64_t>(rng_.Below(5))) * kMs;
   jitter_ns_ = static_cast<int64_t>(rng_.Below(25)) * kMs;
-  fault_end_ns_ = 6000 * kMs;
+  fault_end_ns_ = 10000 * kMs;
   deadline_ns_ = fault_end_ns_ + 30000 * kMs;
-  ops_per_client_ = 15;
+  ops_per_client_ = 16;
   keys_ = 2 + rng_.Below(2);
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     Client c;
     c.id = i + 1;
     c.home = 1 + rng_.Below(nodes_.size());
@@ -224,6 +226,13 @@ void Simulation::ApplyCommitted(SimNode& n, const replica::ChosenEntry& e) {
                 " applied a different value at slot " + std::to_string(e.slot));
   }
   result_.slots = std::max<uint64_t>(result_.slots, e.slot);
+  if (fresh) {
+    StatusOr<replica::Value> v = replica::DecodeValue(e.value);
+    PAXOSFS_CHECK(v.ok());
+    if (v->kind == replica::Value::Kind::kConfig) {
+      chosen_configs_[e.slot] = v->config;
+    }
+  }
   StatusOr<std::vector<std::string>> results = n.kv->Apply(e.slot, e.commands);
   PAXOSFS_CHECK(results.ok());
   for (size_t i = 0; i < e.commands.size(); ++i) {

@@ -102,18 +102,26 @@ uint64_t Simulation::CurrentDisk(const SimNode& n) const {
 }
 
 bool Simulation::WipeIsSafe() const {
-  // Keep a quorum of intact acceptors in every configuration in sight, so
-  // the cluster can make progress once faults stop: wipe only when at least
-  // three voters are listed and each still has the disk it is listed with.
-  for (const SimNode& n : nodes_) {
-    if (!n.up) continue;
-    const replica::Core& core = *n.core;
-    for (const replica::Config* c :
-         {&core.LatestConfig(), &core.ConfigFor(core.chosen_prefix() + 1)}) {
-      if (c->voters.size() < 3) return false;
-      for (const replica::Voter& v : c->voters) {
-        if (CurrentDisk(nodes_[v.node - 1]) != v.disk_id) return false;
-      }
+  // Keep a quorum of intact acceptors in every configuration that may be or
+  // become in force (the last two chosen, every one proposed since the last
+  // chosen one was), so the cluster can make progress once faults stop: wipe
+  // only when each lists at least three voters, each with its disk intact.
+  std::vector<const replica::Config*> configs;
+  auto it = chosen_configs_.rbegin();
+  for (int i = 0; i < 2 && it != chosen_configs_.rend(); ++i, ++it) {
+    configs.push_back(&it->second);
+  }
+  size_t from = 0;
+  for (size_t i = 0; i < proposed_configs_.size(); ++i) {
+    if (proposed_configs_[i] == chosen_configs_.rbegin()->second) from = i;
+  }
+  for (size_t i = from; i < proposed_configs_.size(); ++i) {
+    configs.push_back(&proposed_configs_[i]);
+  }
+  for (const replica::Config* c : configs) {
+    if (c->voters.size() < 3) return false;
+    for (const replica::Voter& v : c->voters) {
+      if (CurrentDisk(nodes_[v.node - 1]) != v.disk_id) return false;
     }
   }
   return true;
@@ -131,7 +139,19 @@ void Simulation::InjectFault() {
     return;
   }
   auto pick = [&] { return 1 + rng_.Below(nodes_.size()); };
-  switch (rng_.Below(10)) {
+  switch (rng_.Below(11)) {
+    case 10: {
+      // Cut the leader off from everyone: the classic stale-leader read.
+      if (SimNode* l = Leader()) {
+        for (NodeId b = 1; b <= nodes_.size(); ++b) {
+          if (b == l->id) continue;
+          blocked_.insert({l->id, b});
+          blocked_.insert({b, l->id});
+        }
+        Log("isolate leader " + std::to_string(l->id));
+      }
+      break;
+    }
     case 0:
     case 1: {
       uint64_t side = rng_.Next();
@@ -210,6 +230,7 @@ void Simulation::Admin() {
   }
   if (what.empty()) return;
   Status s = leader->core->ProposeConfig(next, LocalNow(*leader));
+  if (s.ok()) proposed_configs_.push_back(next);
   Log("admin: " + what + ": " + (s.ok() ? "proposed" : s.ToString()));
   Pump(*leader);
 }
