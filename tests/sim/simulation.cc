@@ -57,7 +57,7 @@ replica::Options Simulation::CoreOptions(NodeId id) const {
   o.batch_commands_max = 4;
   o.heartbeat_interval_ns = 20 * kMs;
   o.election_timeout_ns = 150 * kMs;
-  o.lease_ns = 500 * kMs;
+  o.lease_ns = 800 * kMs;
   o.max_drift_ppm = 10'000;
   o.lease_margin_ns = 1 * kMs;
   o.read_timeout_ns = 600 * kMs;
@@ -92,9 +92,9 @@ void Simulation::Setup() {
   jitter_ns_ = static_cast<int64_t>(rng_.Below(25)) * kMs;
   fault_end_ns_ = 10000 * kMs;
   deadline_ns_ = fault_end_ns_ + 30000 * kMs;
-  ops_per_client_ = 16;
+  ops_per_client_ = 10;
   keys_ = 2 + rng_.Below(2);
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 6; ++i) {
     Client c;
     c.id = i + 1;
     c.home = 1 + rng_.Below(nodes_.size());

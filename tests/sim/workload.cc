@@ -7,7 +7,7 @@
 namespace paxosfs::sim {
 namespace {
 
-constexpr int64_t kRetryNs = 300 * kMs;
+constexpr int64_t kRetryNs = 100 * kMs;
 
 }  // namespace
 
