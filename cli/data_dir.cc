@@ -81,7 +81,8 @@ Status BadLine(const std::string& path, int line, const std::string& why) {
 
 replica::Config GenesisConfig(const Identity& identity) {
   replica::Config config;
-  for (const Member& m : identity.members) config.voters.push_back({m.id, m.id});
+  for (const Member& m : identity.members)
+    config.voters.push_back({m.id, m.id});
   return config;
 }
 

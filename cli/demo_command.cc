@@ -56,16 +56,17 @@ int Init(const DemoFlags& flags, const std::string& self,
     n.data = base + "/data";
     n.mnt = base + "/mnt";
     n.listen = "127.0.0.1:" + std::to_string(flags.base_port + i - 1);
-    members += (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
+    members +=
+        (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
     nodes->push_back(n);
   }
   for (DemoNode& n : *nodes) {
     std::filesystem::create_directories(n.mnt);
     if (ReadIdentity(n.data).ok()) continue;  // Kept from an earlier demo.
-    auto child = Spawn({self, "init", "--data", n.data, "--listen", n.listen,
-                        "--node-id", std::to_string(n.id), "--cluster-id",
-                        "demo", "--members", members},
-                       n.data + ".log");
+    auto child = Spawn(
+        {self, "init", "--data", n.data, "--listen", n.listen, "--node-id",
+         std::to_string(n.id), "--cluster-id", "demo", "--members", members},
+        n.data + ".log");
     int status = 0;
     if (!child.ok() || !WaitExit(child->pid, seconds(30), &status) ||
         status != 0) {
@@ -90,7 +91,8 @@ int RunDemo(const DemoFlags& flags, const std::string& self) {
   if (Init(flags, self, &nodes) != 0) return 1;
   for (DemoNode& n : nodes) {
     std::string log = std::filesystem::path(n.data).parent_path() / "serve.log";
-    auto child = Spawn({self, "serve", "--data", n.data, "--mount", n.mnt}, log);
+    auto child =
+        Spawn({self, "serve", "--data", n.data, "--mount", n.mnt}, log);
     if (!child.ok()) {
       std::fprintf(stderr, "paxosfs demo: %s\n",
                    child.status().ToString().c_str());
@@ -103,7 +105,8 @@ int RunDemo(const DemoFlags& flags, const std::string& self) {
   }
   std::fflush(stdout);
 
-  auto deadline = std::chrono::steady_clock::now() + seconds(flags.ready_timeout_s);
+  auto deadline =
+      std::chrono::steady_clock::now() + seconds(flags.ready_timeout_s);
   size_t ready = 0;
   timespec poll = {0, 100'000'000};
   while (ready < nodes.size()) {
@@ -133,9 +136,10 @@ int RunDemo(const DemoFlags& flags, const std::string& self) {
       return 0;
     }
   }
-  std::printf("ready: %zu nodes, one shared directory; try: echo hi > %s/x && "
-              "cat %s/x. Ctrl-C stops.\n",
-              nodes.size(), nodes[0].mnt.c_str(), nodes.back().mnt.c_str());
+  std::printf(
+      "ready: %zu nodes, one shared directory; try: echo hi > %s/x && "
+      "cat %s/x. Ctrl-C stops.\n",
+      nodes.size(), nodes[0].mnt.c_str(), nodes.back().mnt.c_str());
   std::fflush(stdout);
   int signal = 0;
   sigwait(&stop, &signal);

@@ -34,13 +34,15 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
 void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
   CLI::App* serve = app.add_subcommand(
       "serve", "Run a node in the foreground and mount the shared directory");
-  serve->add_option("--data", flags.data_dir,
-                    "Data directory made by `paxosfs init`")
+  serve
+      ->add_option("--data", flags.data_dir,
+                   "Data directory made by `paxosfs init`")
       ->required();
-  auto* mount =
-      serve->add_option("--mount", flags.mount_point, "Empty directory to mount");
-  auto* no_mount = serve->add_flag("--no-mount", flags.no_mount,
-                                   "Replicate without mounting (a pure replica)");
+  auto* mount = serve->add_option("--mount", flags.mount_point,
+                                  "Empty directory to mount");
+  auto* no_mount =
+      serve->add_flag("--no-mount", flags.no_mount,
+                      "Replicate without mounting (a pure replica)");
   mount->excludes(no_mount);
   serve->add_flag("--verbose", flags.verbose, "Log debug lines");
   serve->callback([&flags] {
@@ -63,8 +65,7 @@ void AddStatus(CLI::App& app, paxosfs::cli::StatusFlags& flags) {
   status->callback([&flags] { std::exit(paxosfs::cli::RunStatus(flags)); });
 }
 
-void AddDemo(CLI::App& app, paxosfs::cli::DemoFlags& flags,
-             std::string self) {
+void AddDemo(CLI::App& app, paxosfs::cli::DemoFlags& flags, std::string self) {
   CLI::App* demo = app.add_subcommand(
       "demo", "Run a local cluster on loopback with one mount per node");
   demo->add_option("--dir", flags.dir, "Where node<i>/ directories go")
@@ -76,9 +77,8 @@ void AddDemo(CLI::App& app, paxosfs::cli::DemoFlags& flags,
                    "Node i listens on 127.0.0.1:(base-port + i - 1)")
       ->check(CLI::Range(1024, 65000))
       ->capture_default_str();
-  demo->callback([&flags, self] {
-    std::exit(paxosfs::cli::RunDemo(flags, self));
-  });
+  demo->callback(
+      [&flags, self] { std::exit(paxosfs::cli::RunDemo(flags, self)); });
 }
 
 }  // namespace

@@ -329,8 +329,10 @@ StatusOr<PersistentState> ReadDisk(log::Log* log, uint64_t applied) {
     auto e = log->Get(slot);
     if (e.status().code() == StatusCode::kNotFound) continue;
     if (!e.ok()) return e.status();
-    disk.records.push_back({e->slot, {e->ballot_round, e->ballot_node},
-                            e->chosen, std::move(e->value)});
+    disk.records.push_back({e->slot,
+                            {e->ballot_round, e->ballot_node},
+                            e->chosen,
+                            std::move(e->value)});
   }
   disk.applied_index = applied;
   disk.compacted_index = log->FirstSlot() - 1;
@@ -355,10 +357,10 @@ StatusOr<std::unique_ptr<Driver>> Driver::Start(const DriverOptions& options,
   core_options.id = options.node_id;
   core_options.genesis = options.genesis;
   int64_t now = options.clock->MonotonicNanos();
-  core_options.seed = options.seed != 0
-                          ? options.seed
-                          : static_cast<uint64_t>(options.clock->WallNanos()) ^
-                                options.node_id;
+  core_options.seed =
+      options.seed != 0
+          ? options.seed
+          : static_cast<uint64_t>(options.clock->WallNanos()) ^ options.node_id;
   auto core =
       std::make_unique<Core>(core_options, std::move(disk).value(), now);
   return std::unique_ptr<Driver>(std::make_unique<DriverImpl>(

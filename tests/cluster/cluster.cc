@@ -37,7 +37,8 @@ int FreePort() {
 void RunOrThrow(const std::vector<std::string>& argv, const std::string& log) {
   auto child = cli::Spawn(argv, log);
   int status = 0;
-  if (!child.ok() || !cli::WaitExit(child->pid, std::chrono::seconds(30), &status) ||
+  if (!child.ok() ||
+      !cli::WaitExit(child->pid, std::chrono::seconds(30), &status) ||
       !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error("command failed: " + argv[1] + "; see " + log);
   }
@@ -69,7 +70,8 @@ Cluster::Cluster(int nodes) {
     n.log = base + "/serve.log";
     n.listen = "127.0.0.1:" + std::to_string(FreePort());
     std::filesystem::create_directories(n.mnt);
-    members += (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
+    members +=
+        (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
     nodes_.push_back(n);
   }
   for (const Node& n : nodes_) {

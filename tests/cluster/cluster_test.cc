@@ -1,5 +1,7 @@
 // Three real `paxosfs serve` processes on loopback with real FUSE mounts:
 // the shared directory as users see it.
+#include "tests/cluster/cluster.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,8 +12,6 @@
 #include <cstring>
 #include <thread>
 #include <vector>
-
-#include "tests/cluster/cluster.h"
 
 namespace paxosfs::testing {
 namespace {
@@ -170,9 +170,11 @@ TEST_F(ClusterTest, KillLeader_SyncedWritesSurviveAndWritesResume) {
                        Clock::now() - killed_at)
                        .count();
   ASSERT_TRUE(resumed) << "writes did not resume within 30 s";
-  std::cout << "writes resumed " << resume_ms << " ms after kill -9 of the leader\n";
+  std::cout << "writes resumed " << resume_ms
+            << " ms after kill -9 of the leader\n";
   for (size_t i = 0; i < synced.size(); ++i) {
-    EXPECT_EQ(ReadFile(P(writer, synced[i])), Pattern(5000, static_cast<int>(i)));
+    EXPECT_EQ(ReadFile(P(writer, synced[i])),
+              Pattern(5000, static_cast<int>(i)));
   }
   cluster_->Start(leader_);
   ASSERT_NE(cluster_->WaitReady(), 0) << cluster_->LogTail(leader_);

@@ -1,0 +1,24 @@
+// Deterministic binary encoding of values, messages and metadata: unsigned
+// LEB128 varints and length-prefixed bytes, fields in a fixed order. The same
+// input always gives the same bytes, on every host.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "replica/core/messages.h"
+#include "replica/core/types.h"
+
+namespace paxosfs::replica {
+
+std::string EncodeValue(const Value& value);
+StatusOr<Value> DecodeValue(std::string_view bytes);
+
+std::string EncodeMessage(const Message& msg);
+StatusOr<Message> DecodeMessage(std::string_view bytes);
+
+std::string EncodeMetadata(const Metadata& meta);
+StatusOr<Metadata> DecodeMetadata(std::string_view bytes);
+
+}  // namespace paxosfs::replica

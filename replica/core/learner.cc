@@ -1,0 +1,218 @@
+// The learner role: learning chosen slots (from the leader's commit index,
+// from catch-up replies, from promises), applying them strictly in slot
+// order, catch-up of lagging replicas and read barriers.
+#include <algorithm>
+
+#include "common/check.h"
+#include "replica/core/codec.h"
+#include "replica/core/core.h"
+
+namespace paxosfs::replica {
+
+void Core::MarkChosen(uint64_t slot, const Ballot& ballot, std::string value) {
+  if (slot <= compacted_) return;
+  Slot& s = log_[slot];
+  if (s.chosen) {
+    PAXOSFS_CHECK_MSG(s.value == value, "two values chosen for one slot");
+    return;
+  }
+  StatusOr<Value> v = DecodeValue(value);
+  PAXOSFS_CHECK_MSG(v.ok(), "chosen value does not decode");
+  s = Slot{ballot, value, true};
+  ready_.records.push_back(LogRecord{slot, ballot, true, std::move(value)});
+  if (v->kind == Value::Kind::kConfig) {
+    configs_[slot] = v->config;
+    metadata_dirty_ = true;
+  }
+  if (leader_state_) {
+    leader_state_->inflight.erase(slot);
+    leader_state_->recovered.erase(slot);
+    if (leader_state_->config_slot == slot) leader_state_->config_slot = 0;
+  }
+  AdvancePrefix();
+}
+
+void Core::AdvancePrefix() {
+  for (auto it = log_.find(chosen_prefix_ + 1);
+       it != log_.end() && it->first == chosen_prefix_ + 1 && it->second.chosen;
+       ++it) {
+    ++chosen_prefix_;
+  }
+  known_commit_ = std::max(known_commit_, chosen_prefix_);
+  while (applied_ < chosen_prefix_) {
+    uint64_t slot = applied_ + 1;
+    const Slot& s = log_.at(slot);
+    PAXOSFS_CHECK(s.chosen);
+    StatusOr<Value> v = DecodeValue(s.value);
+    PAXOSFS_CHECK(v.ok());
+    ChosenEntry e{slot, s.value, {}};
+    if (v->kind == Value::Kind::kBatch) e.commands = std::move(v->commands);
+    ready_.committed.push_back(std::move(e));
+    applied_ = slot;
+  }
+  ResolveReads();
+}
+
+void Core::ApplyCommit(const Ballot& ballot, uint64_t commit) {
+  // The leader proposes one value per slot per ballot, so an entry we
+  // accepted in the leader's ballot at a slot it reports chosen is that
+  // value. Entries from older ballots may differ: fetch those instead.
+  std::vector<uint64_t> learned;
+  for (auto it = log_.upper_bound(chosen_prefix_);
+       it != log_.end() && it->first <= commit; ++it) {
+    if (!it->second.chosen && it->second.ballot == ballot) {
+      learned.push_back(it->first);
+    }
+  }
+  for (uint64_t slot : learned) {
+    const Slot& s = log_.at(slot);
+    MarkChosen(slot, s.ballot, s.value);
+  }
+}
+
+void Core::MaybeCatchUp(int64_t now_ns) {
+  if (known_commit_ <= chosen_prefix_) return;
+  if (last_catchup_ns_ >= 0 &&
+      now_ns - last_catchup_ns_ < opt_.heartbeat_interval_ns) {
+    return;
+  }
+  // Alternate between the leader and a random peer known to have the
+  // entries, so learners spread the load and survive a slow leader.
+  std::vector<NodeId> sources;
+  for (const auto& [peer, commit] : peer_commit_) {
+    if (peer != opt_.id && commit > chosen_prefix_) sources.push_back(peer);
+  }
+  NodeId target = kNoNode;
+  if (leader_ != kNoNode && leader_ != opt_.id &&
+      (catchup_attempts_ % 2 == 0 || sources.empty())) {
+    target = leader_;
+  } else if (!sources.empty()) {
+    target = sources[rng_.Below(sources.size())];
+  }
+  ++catchup_attempts_;
+  if (target == kNoNode) return;
+  last_catchup_ns_ = now_ns;
+  Message m;
+  m.type = MsgType::kCatchupRequest;
+  m.slot = chosen_prefix_ + 1;
+  m.index = known_commit_;
+  Send(target, m);
+}
+
+void Core::HandleCatchupRequest(const Envelope& env) {
+  const Message& m = env.msg;
+  Message r;
+  r.type = MsgType::kCatchupReply;
+  r.commit = chosen_prefix_;
+  if (m.slot <= compacted_) {
+    // Those entries are gone; the peer needs a snapshot.
+    r.index = compacted_;
+    Send(env.from, r);
+    return;
+  }
+  r.ok = true;
+  uint64_t bytes = 0;
+  for (auto it = log_.lower_bound(m.slot);
+       it != log_.end() && it->first <= m.index; ++it) {
+    if (!it->second.chosen) continue;
+    if (r.entries.size() >= opt_.message_entries_max ||
+        bytes >= opt_.batch_bytes_max) {
+      break;
+    }
+    bytes += it->second.value.size();
+    r.entries.push_back(
+        WireEntry{it->first, it->second.ballot, true, it->second.value});
+  }
+  Send(env.from, r);
+}
+
+void Core::HandleCatchupReply(const Envelope& env, int64_t /*now_ns*/) {
+  const Message& m = env.msg;
+  if (!m.ok) {
+    ready_.snapshot_needed = {env.from, m.index};
+    return;
+  }
+  for (const WireEntry& e : m.entries) {
+    if (e.chosen) MarkChosen(e.slot, e.ballot, e.value);
+  }
+  last_catchup_ns_ = -1;  // More may remain; ask again on the next tick.
+}
+
+uint64_t Core::RequestRead(int64_t now_ns) {
+  uint64_t id = next_read_id_++;
+  reads_[id] = Read{now_ns + opt_.read_timeout_ns, 0, 0, std::nullopt};
+  ReadsTick(now_ns);
+  DrainLocal(now_ns);
+  return id;
+}
+
+void Core::ReadsTick(int64_t now_ns) {
+  if (reads_.empty()) return;
+  bool local = CanServeLocalRead(now_ns);
+  bool send = false;
+  uint64_t barrier = next_barrier_;
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    Read& r = it->second;
+    if (now_ns >= r.deadline_ns) {
+      ready_.reads_failed.push_back(it->first);
+      it = reads_.erase(it);
+      continue;
+    }
+    if (!r.index && local) {
+      r.index = chosen_prefix_;
+    } else if (!r.index && role_ != Role::kLeader && leader_ != kNoNode &&
+               (r.barrier == 0 ||
+                now_ns - r.sent_ns >= opt_.heartbeat_interval_ns)) {
+      // One barrier round trip serves every read waiting at this moment.
+      r.barrier = barrier;
+      r.sent_ns = now_ns;
+      send = true;
+    }
+    ++it;
+  }
+  if (send) {
+    ++next_barrier_;
+    Message m;
+    m.type = MsgType::kReadIndexRequest;
+    m.id = barrier;
+    Send(leader_, m);
+  }
+  ResolveReads();
+}
+
+void Core::HandleReadIndexRequest(const Envelope& env, int64_t now_ns) {
+  Message r;
+  r.type = MsgType::kReadIndexReply;
+  r.id = env.msg.id;
+  r.ok = CanServeLocalRead(now_ns);
+  r.index = chosen_prefix_;
+  Send(env.from, r);
+}
+
+void Core::HandleReadIndexReply(const Envelope& env) {
+  if (!env.msg.ok) return;
+  for (auto& [id, r] : reads_) {
+    if (!r.index && r.barrier == env.msg.id) r.index = env.msg.index;
+  }
+  ResolveReads();
+}
+
+void Core::ResolveReads() {
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.index && *it->second.index <= applied_) {
+      ready_.reads_ready.push_back(it->first);
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Core::Compacted(uint64_t index) {
+  PAXOSFS_CHECK_MSG(index <= applied_, "compacted past the applied index");
+  if (index <= compacted_) return;
+  compacted_ = index;
+  log_.erase(log_.begin(), log_.upper_bound(index));
+}
+
+}  // namespace paxosfs::replica

@@ -1,0 +1,37 @@
+// Deterministic simulation of a paxosfs cluster: N replicas of the pure core
+// in one thread, a seeded network that drops, delays, duplicates, reorders,
+// partitions and clogs links, crashes and restarts with and without the disk,
+// drifting clocks, membership changes, and clients whose histories are
+// checked for linearizability. The same seed always gives the same trace.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace paxosfs::sim {
+
+struct SimOptions {
+  uint64_t seed = 1;
+  bool verbose = false;  // Print every event to stderr.
+};
+
+struct SimResult {
+  bool ok = true;
+  std::string violation;  // First violation found; empty when ok.
+  uint64_t trace_hash = 0;
+  uint64_t events = 0;
+  uint64_t ops_done = 0;
+  uint64_t slots = 0;
+  int voters = 0;
+};
+
+SimResult RunSimulation(const SimOptions& options);
+
+// The one command that replays `seed` with a full trace.
+std::string ReplayCommand(uint64_t seed);
+
+// If a check aborts the process mid-run (PAXOSFS_CHECK), print the replay
+// command for the seed being simulated before dying.
+void InstallReplayOnAbort();
+
+}  // namespace paxosfs::sim
