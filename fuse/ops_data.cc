@@ -16,6 +16,14 @@ namespace {
 // nothing left to flush or sync when the kernel asks.
 void ReplyDurable(fuse_req_t req) { fuse_reply_err(req, 0); }
 
+proto::Command TruncateCommand(fuse_req_t req, uint64_t ino) {
+  proto::Command c = NewCommand(req);
+  c.mutable_setattr()->set_inode(ino);
+  c.mutable_setattr()->set_valid(proto::SETATTR_SIZE);
+  c.mutable_setattr()->set_size(0);
+  return c;
+}
+
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
             fuse_file_info* fi) {
   proto::Command c = NewCommand(req);
@@ -28,11 +36,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   // Another node created the name since the kernel's lookup: open it as
   // open(2) would, truncating if asked.
   if (r.ok() && r->error() == 0 && r->existed() && (fi->flags & O_TRUNC)) {
-    proto::Command t = NewCommand(req);
-    t.mutable_setattr()->set_inode(r->attr().ino());
-    t.mutable_setattr()->set_valid(proto::SETATTR_SIZE);
-    t.mutable_setattr()->set_size(0);
-    r = Execute(req, std::move(t));
+    r = Execute(req, TruncateCommand(req, r->attr().ino()));
   }
   if (!r.ok() || r->error() != 0) {
     ReplyErr(req, r);
@@ -50,6 +54,11 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (reader == nullptr) return;
   // The barrier makes a file removed elsewhere fail here, not later.
   StatusOr<proto::Result> r = reader->GetAttr(ino);
+  // libfuse asks the kernel for atomic O_TRUNC: truncating is our job.
+  if (r.ok() && r->error() == 0 && (fi->flags & O_TRUNC) &&
+      r->attr().size() > 0) {
+    r = Execute(req, TruncateCommand(req, ino));
+  }
   if (!r.ok() || r->error() != 0) {
     ReplyErr(req, r);
     return;

@@ -144,6 +144,7 @@ class Core {
     uint64_t config_slot = 0;  // Slot of our unchosen config proposal.
     int64_t start_ns = 0;
     int64_t last_heartbeat_ns = -1;
+    uint64_t commit_sent = 0;  // Highest commit index sent to followers.
   };
   struct Read {
     int64_t deadline_ns = 0;
@@ -176,6 +177,7 @@ class Core {
   void HandleAccepted(const Envelope& env, int64_t now_ns);
   void HandleHeartbeatReply(const Envelope& env, int64_t now_ns);
   void LeaderTick(int64_t now_ns);
+  void SendHeartbeats(int64_t now_ns);
   void FillWindow(int64_t now_ns);
   std::optional<std::string> NextValue(uint64_t slot);
   std::vector<Config> PhaseOneConfigs(uint64_t first) const;

@@ -256,6 +256,9 @@ void Core::HandleHeartbeatReply(const Envelope& env, int64_t /*now_ns*/) {
 
 void Core::LeaderTick(int64_t now_ns) {
   Leader& l = *leader_state_;
+  // Tell followers at once when slots are chosen, not at the next periodic
+  // heartbeat: a follower's writer waits for its own node to apply.
+  if (chosen_prefix_ > l.commit_sent) SendHeartbeats(now_ns);
   if (l.last_heartbeat_ns >= 0 &&
       now_ns - l.last_heartbeat_ns < opt_.heartbeat_interval_ns) {
     FillWindow(now_ns);
@@ -272,15 +275,7 @@ void Core::LeaderTick(int64_t now_ns) {
     ResetElectionTimer(now_ns);
     return;
   }
-  Message hb;
-  hb.type = MsgType::kHeartbeat;
-  hb.ballot = l.ballot;
-  hb.commit = chosen_prefix_;
-  hb.sent_ns = now_ns;
-  std::set<NodeId> targets;
-  for (NodeId n : LatestConfig().AllNodes()) targets.insert(n);
-  for (NodeId n : ConfigFor(chosen_prefix_ + 1).AllNodes()) targets.insert(n);
-  for (NodeId n : targets) Send(n, hb);
+  SendHeartbeats(now_ns);
   std::vector<uint64_t> resend;
   for (const auto& [slot, f] : l.inflight) resend.push_back(slot);
   if (!resend.empty()) SendAccepts(resend, now_ns);
@@ -290,6 +285,20 @@ void Core::LeaderTick(int64_t now_ns) {
     if (!HasPromiseQuorum(c)) SendPrepares(c);
   }
   FillWindow(now_ns);
+}
+
+void Core::SendHeartbeats(int64_t now_ns) {
+  Leader& l = *leader_state_;
+  Message hb;
+  hb.type = MsgType::kHeartbeat;
+  hb.ballot = l.ballot;
+  hb.commit = chosen_prefix_;
+  hb.sent_ns = now_ns;
+  l.commit_sent = chosen_prefix_;
+  std::set<NodeId> targets;
+  for (NodeId n : LatestConfig().AllNodes()) targets.insert(n);
+  for (NodeId n : ConfigFor(chosen_prefix_ + 1).AllNodes()) targets.insert(n);
+  for (NodeId n : targets) Send(n, hb);
 }
 
 Status Core::Propose(std::string command, int64_t now_ns) {

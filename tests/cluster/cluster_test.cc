@@ -84,6 +84,15 @@ TEST_F(ClusterTest, WriteOnOne_ReadOnOthersImmediately) {
           << "written on " << writer << ", read on " << reader;
     }
   }
+  // Overwrites with shorter contents (O_TRUNC) from each node in turn.
+  for (int writer = 1; writer <= 3; ++writer) {
+    std::string data(10 - writer, static_cast<char>('a' + writer));
+    ASSERT_TRUE(WriteFile(P(writer, "overwritten"), data));
+    for (int reader = 1; reader <= 3; ++reader) {
+      EXPECT_EQ(ReadFile(P(reader, "overwritten")), data)
+          << "written on " << writer << ", read on " << reader;
+    }
+  }
   std::string big = Pattern(64 << 20, 7);
   int follower = leader_ == 1 ? 2 : 1;
   ASSERT_TRUE(WriteFile(P(follower, "big"), big));

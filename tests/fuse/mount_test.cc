@@ -35,6 +35,15 @@ TEST_F(MountTest, WriteThenRead_SmallAndLarge) {
   EXPECT_EQ(st.st_size, static_cast<off_t>(big.size()));
 }
 
+TEST_F(MountTest, OpenTrunc_ShorterContentReplacesLonger) {
+  WriteFile("f", "a longer first version");
+  WriteFile("f", "short");
+  EXPECT_EQ(ReadFile("f"), "short");
+  struct stat st;
+  ASSERT_EQ(stat(P("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 5);
+}
+
 TEST_F(MountTest, CreateExclusive_Exists) {
   WriteFile("f", "x");
   EXPECT_EQ(open(P("f").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644), -1);
