@@ -3,7 +3,9 @@
 // fuse_reply_*, and each replies exactly once.
 #pragma once
 
-#define FUSE_USE_VERSION 35
+// 3.12: fuse_session_loop_mt takes the opaque fuse_loop_config of
+// fuse_loop_cfg_create (older versions read it as the v1 struct).
+#define FUSE_USE_VERSION 312
 #include <fuse3/fuse_lowlevel.h>
 #include <sys/stat.h>
 

@@ -20,6 +20,17 @@ constexpr char kTagForward = 'f';  // A command forwarded to the leader.
 // Truncate the log once this many slots are durable beyond its start.
 constexpr uint64_t kTruncateEverySlots = 1000;
 
+// Replies that vouch for this node's promises and votes (promise, accepted,
+// lease grant) may leave only once those are durable. Everything else (a
+// leader's accepts and prepares, heartbeats, catch-up, read indexes) leaves
+// before the sync, so the leader's own fsync overlaps its followers'. That is
+// safe because answers to it are handled in a later turn, after this turn's
+// sync returned; if the sync fails the node stops taking part.
+bool VouchesForDisk(MsgType type) {
+  return type == MsgType::kPromise || type == MsgType::kAccepted ||
+         type == MsgType::kHeartbeatReply;
+}
+
 struct ReadWaiter {
   bool done = false;
   Status status;
@@ -104,6 +115,7 @@ class DriverImpl final : public Driver {
   void Turn(Inputs inputs);
   void StepMessage(uint64_t from, const std::string& body, int64_t now);
   void Offer(std::string command, int64_t now);
+  void SendMessages(const Ready& ready, bool after_sync);
   Status Persist(const Ready& ready);
   void Deliver(Ready& ready);
   void MaybeTruncate();
@@ -160,6 +172,7 @@ void DriverImpl::Turn(Inputs inputs) {
     }
     core_->Tick(now);
     Ready ready = core_->TakeReady();
+    SendMessages(ready, /*after_sync=*/false);
     Status persisted = Persist(ready);
     if (persisted.ok()) {
       Deliver(ready);
@@ -237,10 +250,16 @@ Status DriverImpl::Persist(const Ready& ready) {
   return votes ? log_->Sync() : Status::Ok();
 }
 
-void DriverImpl::Deliver(Ready& ready) {
+void DriverImpl::SendMessages(const Ready& ready, bool after_sync) {
   for (const Envelope& env : ready.messages) {
-    transport_->Send(env.to, kTagCore + EncodeMessage(env.msg));
+    if (VouchesForDisk(env.msg.type) == after_sync) {
+      transport_->Send(env.to, kTagCore + EncodeMessage(env.msg));
+    }
   }
+}
+
+void DriverImpl::Deliver(Ready& ready) {
+  SendMessages(ready, /*after_sync=*/true);
   for (ChosenEntry& e : ready.committed) {
     last_pushed_ = e.slot;
     applier_->Push(e.slot, std::move(e.commands));
