@@ -9,7 +9,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -189,6 +192,23 @@ TEST_F(ClusterTest, KillLeader_SyncedWritesSurviveAndWritesResume) {
   ASSERT_NE(cluster_->WaitReady(), 0) << cluster_->LogTail(leader_);
   EXPECT_TRUE(cluster_->WaitConverged()) << cluster_->LogTail(leader_);
   EXPECT_EQ(ReadFile(P(leader_, "after")), "after the crash");
+}
+
+TEST_F(ClusterTest, RealTools_AcrossNodes) {
+  std::string log = cluster_->root() + "/tools.log";
+  std::string command = "cd '" + cluster_->root() + "' && MNT_A='" +
+                        cluster_->mount(1) + "' MNT_B='" + cluster_->mount(2) +
+                        "' MNT_C='" + cluster_->mount(3) + "' ROOT='" +
+                        cluster_->root() +
+                        "' TOOLS='" PAXOSFS_FUSE_TOOLS_DIR
+                        "' timeout 600 bash -euo pipefail " PAXOSFS_TOOLS_DIR
+                        "/cross_node.sh > '" +
+                        log + "' 2>&1";
+  int rc = std::system(command.c_str());
+  std::stringstream output;
+  output << std::ifstream(log).rdbuf();
+  EXPECT_EQ(rc, 0) << output.str();
+  EXPECT_TRUE(cluster_->WaitConverged()) << "digests differ";
 }
 
 }  // namespace
