@@ -194,6 +194,33 @@ TEST_F(ClusterTest, KillLeader_SyncedWritesSurviveAndWritesResume) {
   EXPECT_EQ(ReadFile(P(leader_, "after")), "after the crash");
 }
 
+TEST_F(ClusterTest, NoQuorum_FailsWithEagainThenRecovers) {
+  int survivor = leader_;
+  for (int n = 1; n <= 3; ++n) {
+    if (n != survivor) cluster_->Stop(n);
+  }
+  auto start = Clock::now();
+  int fd = open(P(survivor, "lonely").c_str(), O_WRONLY | O_CREAT, 0644);
+  int saved = errno;
+  auto waited = Clock::now() - start;
+  if (fd >= 0) close(fd);
+  EXPECT_EQ(fd, -1) << "a write succeeded without a quorum";
+  EXPECT_EQ(saved, EAGAIN) << strerror(saved);
+  EXPECT_LT(waited, seconds(25)) << "the write hung instead of failing";
+  for (int n = 1; n <= 3; ++n) {
+    if (n != survivor) cluster_->Start(n);
+  }
+  ASSERT_NE(cluster_->WaitReady(), 0);
+  bool written = false;
+  for (auto deadline = Clock::now() + seconds(30);
+       !written && Clock::now() < deadline;) {
+    written = WriteFile(P(survivor, "back"), "quorum is back");
+  }
+  EXPECT_TRUE(written);
+  int other = survivor % 3 + 1;
+  EXPECT_EQ(ReadFile(P(other, "back")), "quorum is back");
+}
+
 TEST_F(ClusterTest, RealTools_AcrossNodes) {
   std::string log = cluster_->root() + "/tools.log";
   std::string command = "cd '" + cluster_->root() + "' && MNT_A='" +
