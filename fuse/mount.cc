@@ -169,7 +169,10 @@ Status MountImpl::Start() {
         ": check that /dev/fuse exists, the fuse3 package is installed and, "
         "for allow_other as non-root, user_allow_other in /etc/fuse.conf");
   }
-  invalidator_ = std::thread([this] { RunInvalidations(); });
+  invalidator_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "fuse-inval");
+    RunInvalidations();
+  });
   loop_ = std::thread([this] {
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(config,

@@ -1,5 +1,7 @@
 #include "replica/applier.h"
 
+#include <pthread.h>
+
 #include "common/logging.h"
 
 namespace paxosfs::replica {
@@ -9,7 +11,10 @@ Applier::Applier(StateMachine* sm, Options options, AfterApply after_apply)
   applied_ = sm_->AppliedIndex();
   durable_ = sm_->DurableIndex();
   last_pushed_ = applied_;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "applier");
+    Run();
+  });
 }
 
 Applier::~Applier() {

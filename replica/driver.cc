@@ -1,5 +1,7 @@
 #include "replica/driver.h"
 
+#include <pthread.h>
+
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -57,7 +59,10 @@ class DriverImpl final : public Driver {
         core_(std::move(core)) {
     last_pushed_ = applier_->applied_index();
     UpdateStatus();
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "driver");
+      Run();
+    });
   }
 
   ~DriverImpl() override {

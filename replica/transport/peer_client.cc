@@ -1,5 +1,7 @@
 #include "replica/transport/peer_client.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -16,7 +18,10 @@ PeerClient::PeerClient(const TransportOptions& options, uint64_t peer_id,
       stats_(stats),
       stats_mu_(stats_mu),
       address_(std::move(address)) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "peer-sender");
+    Run();
+  });
 }
 
 PeerClient::~PeerClient() {
