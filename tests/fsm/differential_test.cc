@@ -4,7 +4,7 @@
 // sizes, contents, symlink targets, xattrs, hard-link structure) must agree.
 // Known exceptions are listed in fsm/README.md; the generator avoids them.
 //
-// Knobs: PAXOSFS_DIFF_SEQUENCES (how many; default 3000, 200 under a
+// Knobs: PAXOSFS_DIFF_SEQUENCES (how many; default 2000, 200 under a
 // sanitizer), PAXOSFS_DIFF_SEED (first seed; a failure prints the command
 // that replays it alone). Runs as root on the temp dir's filesystem (ext4).
 #include <dirent.h>
@@ -29,7 +29,7 @@ namespace {
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int kDefaultSequences = 200;
 #else
-constexpr int kDefaultSequences = 3000;
+constexpr int kDefaultSequences = 2000;
 #endif
 constexpr int kOpsPerSequence = 40;
 
