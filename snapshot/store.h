@@ -162,6 +162,7 @@ class Store {
 
   Status Exec(const char* sql);
   Status CreateSchema(int64_t root_time_ns);
+  StatusOr<bool> HasSchema();
   Status LoadAndVerifyMeta();
   Status WriteMeta();
   Status QuickCheck();
