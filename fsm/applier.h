@@ -36,9 +36,24 @@ class Applier {
   R Mkdir(const proto::Command& c);
   R Unlink(const proto::Command& c);
   R Rmdir(const proto::Command& c);
+  // What a rename works on, loaded and checked by PlanRename.
+  struct RenamePlan {
+    InodeRow old_dir;
+    InodeRow new_dir;
+    InodeRow src;
+    InodeRow dst;  // Valid if has_dst.
+    bool has_dst = false;
+    bool same_dir() const { return old_dir.ino == new_dir.ino; }
+    // One row when both names are in one directory, so updates compose.
+    InodeRow& target_dir() { return same_dir() ? old_dir : new_dir; }
+  };
   R Rename(const proto::Command& c);
-  R Exchange(const proto::Command& c, InodeRow& old_dir, InodeRow& new_dir,
-             InodeRow& src, InodeRow& dst);
+  // Loads both directories and names and runs the checks Linux runs before
+  // vfs_rename: 0 to go on, else the errno.
+  StatusOr<int> PlanRename(const proto::Rename& op, RenamePlan* plan);
+  R Exchange(const proto::Command& c, RenamePlan& plan);
+  // Stamps mtime and ctime on both directories of a rename and saves them.
+  Status TouchDirs(RenamePlan& plan, int64_t time_ns);
   R Link(const proto::Command& c);
   R Symlink(const proto::Command& c);
   R SetAttr(const proto::Command& c);

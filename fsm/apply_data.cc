@@ -99,6 +99,9 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
   if (*e != 0) return Err(*e);
   if (S_ISDIR(row.mode)) return Err(EISDIR);
   if (!S_ISREG(row.mode)) return Err(EINVAL);
+  if (!op.pieces().empty() && op.offset() >= options_.max_file_size) {
+    return Err(EFBIG);
+  }
   // The pieces must tile [offset, end) chunk by chunk, as SetWrite makes them.
   uint64_t end = op.offset();
   for (const proto::ChunkWrite& p : op.pieces()) {

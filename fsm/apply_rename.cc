@@ -19,64 +19,63 @@ proto::Result Err(int error) {
 
 }  // namespace
 
-StatusOr<proto::Result> Applier::Rename(const proto::Command& c) {
-  const proto::Rename& op = c.rename();
+StatusOr<int> Applier::PlanRename(const proto::Rename& op, RenamePlan* p) {
   const uint32_t flags = op.flags();
-  if (flags & ~(kRenameNoReplace | kRenameExchange)) return Err(EINVAL);
-  if ((flags & kRenameNoReplace) && (flags & kRenameExchange)) {
-    return Err(EINVAL);
-  }
-  if (int e = CheckName(op.name()); e != 0) return Err(e);
-  if (int e = CheckName(op.new_name()); e != 0) return Err(e);
-  InodeRow old_dir, new_dir_row;
-  StatusOr<int> e = LoadDir(op.parent(), &old_dir);
-  if (!e.ok()) return e.status();
-  if (*e != 0) return Err(*e);
-  e = LoadDir(op.new_parent(), &new_dir_row);
-  if (!e.ok()) return e.status();
-  if (*e != 0) return Err(*e);
-  // One row when both names are in one directory, so updates to it compose.
-  const bool same_dir = old_dir.ino == new_dir_row.ino;
-  InodeRow& new_dir = same_dir ? old_dir : new_dir_row;
-
-  auto src_entry = store_->GetDentry(old_dir.ino, op.name());
+  if (flags & ~(kRenameNoReplace | kRenameExchange)) return EINVAL;
+  if ((flags & kRenameNoReplace) && (flags & kRenameExchange)) return EINVAL;
+  if (int e = CheckName(op.name()); e != 0) return e;
+  if (int e = CheckName(op.new_name()); e != 0) return e;
+  StatusOr<int> e = LoadDir(op.parent(), &p->old_dir);
+  if (!e.ok() || *e != 0) return e;
+  e = LoadDir(op.new_parent(), &p->new_dir);
+  if (!e.ok() || *e != 0) return e;
+  auto src_entry = store_->GetDentry(op.parent(), op.name());
   if (!src_entry.ok()) return src_entry.status();
-  if (!src_entry->has_value()) return Err(ENOENT);
-  auto dst_entry = store_->GetDentry(new_dir.ino, op.new_name());
+  if (!src_entry->has_value()) return ENOENT;
+  auto dst_entry = store_->GetDentry(op.new_parent(), op.new_name());
   if (!dst_entry.ok()) return dst_entry.status();
-  const bool has_dst = dst_entry->has_value();
-  if ((flags & kRenameNoReplace) && has_dst) return Err(EEXIST);
-  if ((flags & kRenameExchange) && !has_dst) return Err(ENOENT);
-
-  InodeRow src, dst;
-  e = Load((*src_entry)->ino, &src);
-  if (!e.ok()) return e.status();
+  p->has_dst = dst_entry->has_value();
+  if ((flags & kRenameNoReplace) && p->has_dst) return EEXIST;
+  if ((flags & kRenameExchange) && !p->has_dst) return ENOENT;
+  e = Load((*src_entry)->ino, &p->src);
+  if (!e.ok()) return e;
   PAXOSFS_CHECK(*e == 0);
-  if (has_dst) {
-    e = Load((*dst_entry)->ino, &dst);
-    if (!e.ok()) return e.status();
+  if (p->has_dst) {
+    e = Load((*dst_entry)->ino, &p->dst);
+    if (!e.ok()) return e;
     PAXOSFS_CHECK(*e == 0);
   }
   // A directory may not move below itself, nor may a rename replace a
   // directory that holds the source (lock_rename's "trap").
-  if (S_ISDIR(src.mode)) {
-    StatusOr<bool> loop = IsWithin(new_dir.ino, src.ino);
+  if (S_ISDIR(p->src.mode)) {
+    StatusOr<bool> loop = IsWithin(op.new_parent(), p->src.ino);
     if (!loop.ok()) return loop.status();
-    if (*loop) return Err(EINVAL);
+    if (*loop) return EINVAL;
   }
-  if (has_dst && S_ISDIR(dst.mode)) {
-    StatusOr<bool> loop = IsWithin(old_dir.ino, dst.ino);
+  if (p->has_dst && S_ISDIR(p->dst.mode)) {
+    StatusOr<bool> loop = IsWithin(op.parent(), p->dst.ino);
     if (!loop.ok()) return loop.status();
-    if (*loop) return Err((flags & kRenameExchange) ? EINVAL : ENOTEMPTY);
+    if (*loop) return (flags & kRenameExchange) ? EINVAL : ENOTEMPTY;
   }
-  if (has_dst && src.ino == dst.ino) {
+  return 0;
+}
+
+StatusOr<proto::Result> Applier::Rename(const proto::Command& c) {
+  const proto::Rename& op = c.rename();
+  RenamePlan p;
+  StatusOr<int> e = PlanRename(op, &p);
+  if (!e.ok()) return e.status();
+  if (*e != 0) return Err(*e);
+  InodeRow& src = p.src;
+  InodeRow& dst = p.dst;
+  if (p.has_dst && src.ino == dst.ino) {
     // Two names of one inode: POSIX says do nothing and succeed.
     proto::Result r;
     ToAttr(src, r.mutable_other_attr());
     return r;
   }
-  if (flags & kRenameExchange) return Exchange(c, old_dir, new_dir, src, dst);
-  if (has_dst) {
+  if (op.flags() & kRenameExchange) return Exchange(c, p);
+  if (p.has_dst) {
     if (S_ISDIR(src.mode) && !S_ISDIR(dst.mode)) return Err(ENOTDIR);
     if (!S_ISDIR(src.mode) && S_ISDIR(dst.mode)) return Err(EISDIR);
     if (S_ISDIR(dst.mode)) {
@@ -88,7 +87,9 @@ StatusOr<proto::Result> Applier::Rename(const proto::Command& c) {
 
   // All checks passed: from here on, only writes.
   const int64_t t = c.time_ns();
-  if (has_dst) {
+  InodeRow& old_dir = p.old_dir;
+  InodeRow& new_dir = p.target_dir();
+  if (p.has_dst) {
     PAXOSFS_RETURN_IF_ERROR(store_->DeleteDentry(new_dir.ino, op.new_name()));
     if (S_ISDIR(dst.mode)) {
       PAXOSFS_RETURN_IF_ERROR(store_->DeleteInode(dst.ino));
@@ -99,28 +100,35 @@ StatusOr<proto::Result> Applier::Rename(const proto::Command& c) {
   }
   PAXOSFS_RETURN_IF_ERROR(store_->DeleteDentry(old_dir.ino, op.name()));
   PAXOSFS_RETURN_IF_ERROR(AddEntry(new_dir.ino, op.new_name(), src));
-  if (S_ISDIR(src.mode) && !same_dir) {
+  if (S_ISDIR(src.mode) && !p.same_dir()) {
     old_dir.nlink--;
     new_dir.nlink++;
     src.parent = new_dir.ino;
   }
   src.ctime_ns = t;
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(src));
-  old_dir.mtime_ns = old_dir.ctime_ns = t;
-  new_dir.mtime_ns = new_dir.ctime_ns = t;
-  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(old_dir));
-  if (!same_dir) PAXOSFS_RETURN_IF_ERROR(store_->PutInode(new_dir));
+  PAXOSFS_RETURN_IF_ERROR(TouchDirs(p, t));
   proto::Result r;
   ToAttr(src, r.mutable_other_attr());
   return r;
 }
 
+Status Applier::TouchDirs(RenamePlan& p, int64_t time_ns) {
+  p.old_dir.mtime_ns = p.old_dir.ctime_ns = time_ns;
+  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(p.old_dir));
+  if (p.same_dir()) return Status::Ok();
+  p.new_dir.mtime_ns = p.new_dir.ctime_ns = time_ns;
+  return store_->PutInode(p.new_dir);
+}
+
 StatusOr<proto::Result> Applier::Exchange(const proto::Command& c,
-                                          InodeRow& old_dir, InodeRow& new_dir,
-                                          InodeRow& src, InodeRow& dst) {
+                                          RenamePlan& p) {
   const proto::Rename& op = c.rename();
-  const bool same_dir = old_dir.ino == new_dir.ino;
   const int64_t t = c.time_ns();
+  InodeRow& old_dir = p.old_dir;
+  InodeRow& new_dir = p.target_dir();
+  InodeRow& src = p.src;
+  InodeRow& dst = p.dst;
   // The names keep their readdir cookies; only the inodes they name swap.
   auto src_entry = store_->GetDentry(old_dir.ino, op.name());
   auto dst_entry = store_->GetDentry(new_dir.ino, op.new_name());
@@ -132,7 +140,7 @@ StatusOr<proto::Result> Applier::Exchange(const proto::Command& c,
   std::swap(a.type, b.type);
   PAXOSFS_RETURN_IF_ERROR(store_->PutDentry(old_dir.ino, a));
   PAXOSFS_RETURN_IF_ERROR(store_->PutDentry(new_dir.ino, b));
-  if (!same_dir) {
+  if (!p.same_dir()) {
     if (S_ISDIR(src.mode)) {
       old_dir.nlink--;
       new_dir.nlink++;
@@ -147,10 +155,7 @@ StatusOr<proto::Result> Applier::Exchange(const proto::Command& c,
   src.ctime_ns = dst.ctime_ns = t;
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(src));
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(dst));
-  old_dir.mtime_ns = old_dir.ctime_ns = t;
-  new_dir.mtime_ns = new_dir.ctime_ns = t;
-  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(old_dir));
-  if (!same_dir) PAXOSFS_RETURN_IF_ERROR(store_->PutInode(new_dir));
+  PAXOSFS_RETURN_IF_ERROR(TouchDirs(p, t));
   proto::Result r;
   ToAttr(src, r.mutable_other_attr());
   ToAttr(dst, r.mutable_attr());

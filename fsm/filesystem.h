@@ -78,8 +78,8 @@ class Reader {
  private:
   friend class Filesystem;
   Reader(std::unique_ptr<snapshot::Store> store, const Options& options);
-  StatusOr<proto::Result> ReadLocked(uint64_t ino, uint64_t offset,
-                                     uint64_t size);
+  StatusOr<proto::Result> ReadInSnapshot(uint64_t ino, uint64_t offset,
+                                         uint64_t size);
 
   std::unique_ptr<snapshot::Store> store_;
   Options options_;

@@ -108,11 +108,12 @@ StatusOr<proto::Result> Reader::ReadDir(uint64_t ino, uint64_t offset,
 
 StatusOr<proto::Result> Reader::Read(uint64_t ino, uint64_t offset,
                                      uint64_t size) {
-  return InSnapshot(*store_, [&]() { return ReadLocked(ino, offset, size); });
+  return InSnapshot(*store_,
+                    [&]() { return ReadInSnapshot(ino, offset, size); });
 }
 
-StatusOr<proto::Result> Reader::ReadLocked(uint64_t ino, uint64_t offset,
-                                           uint64_t size) {
+StatusOr<proto::Result> Reader::ReadInSnapshot(uint64_t ino, uint64_t offset,
+                                               uint64_t size) {
   auto row = store_->GetInode(ino);
   if (!row.ok()) return row.status();
   if (!row->has_value()) return Err(ENOENT);

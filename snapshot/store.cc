@@ -121,10 +121,15 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     // Copy the WAL back every 64 MiB rather than SQLite's 4 MiB: each copy
     // fsyncs twice, and a slot of chunk writes is easily 1 MiB of WAL.
     PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA wal_autocheckpoint=16384"));
-    if (!exists) {
-      PAXOSFS_RETURN_IF_ERROR(store->CreateSchema(root_time_ns));
-    } else if (options.check_on_open) {
+    if (exists && options.check_on_open) {
       PAXOSFS_RETURN_IF_ERROR(store->QuickCheck());
+    }
+    // A crash while creating the store leaves a file without the schema
+    // (creation is one transaction): start it afresh, never half-used.
+    StatusOr<bool> created = store->HasSchema();
+    if (!created.ok()) return created.status();
+    if (!*created) {
+      PAXOSFS_RETURN_IF_ERROR(store->CreateSchema(root_time_ns));
     }
   }
   PAXOSFS_RETURN_IF_ERROR(store->LoadAndVerifyMeta());
@@ -156,6 +161,15 @@ Status Store::CreateSchema(int64_t root_time_ns) {
     return s.WithContext("creating store " + path_);
   }
   return Commit();
+}
+
+StatusOr<bool> Store::HasSchema() {
+  Statement s(this,
+              "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+              " AND name = 'meta'");
+  StatusOr<bool> row = s.Step();
+  if (!row.ok()) return row.status();
+  return *row && s.U64(0) == 1;
 }
 
 Status Store::QuickCheck() {

@@ -97,7 +97,6 @@ class Store {
   // The writer also writes the meta row, so a commit is never empty.
   Status Commit();
   Status Rollback();
-  bool in_transaction() const { return in_txn_; }
 
   // The meta row as of the last commit or SetMeta (writer), or as read now
   // from the file (reader, ReadMeta).
@@ -163,6 +162,7 @@ class Store {
 
   Status Exec(const char* sql);
   Status CreateSchema(int64_t root_time_ns);
+  StatusOr<bool> HasSchema();
   Status LoadAndVerifyMeta();
   Status WriteMeta();
   Status QuickCheck();

@@ -157,42 +157,48 @@ Outcome FsmSide::WriteLike(const Op& op) {
 }
 
 Outcome FsmSide::Do(const Op& op) {
-  if (op.kind == OpKind::kWrite || op.kind == OpKind::kFallocate) {
-    return WriteLike(op);
+  switch (op.kind) {
+    case OpKind::kWrite:
+    case OpKind::kFallocate:
+      return WriteLike(op);
+    case OpKind::kCreate:
+      return Create(op);
+    case OpKind::kTruncate:
+    case OpKind::kChmod:
+    case OpKind::kChown:
+    case OpKind::kSetXattr:
+    case OpKind::kRemoveXattr:
+    case OpKind::kLink:
+      return OnInode(op);
+    default:
+      return OnName(op);
   }
+}
+
+Outcome FsmSide::Create(const Op& op) {
   Walk w;
   proto::Attr a;
-  int leaf_error = 0;
-  const bool needs_leaf =
-      op.kind == OpKind::kTruncate || op.kind == OpKind::kChmod ||
-      op.kind == OpKind::kChown || op.kind == OpKind::kSetXattr ||
-      op.kind == OpKind::kRemoveXattr || op.kind == OpKind::kLink ||
-      op.kind == OpKind::kCreate;
-  if (needs_leaf) {
-    leaf_error = WalkLeaf(op.path, &w, &a);
-    if (w.error != 0) return Outcome{w.error, 0};
-    if (leaf_error != 0 && op.kind != OpKind::kCreate) {
-      return Outcome{leaf_error, 0};
+  int leaf_error = WalkLeaf(op.path, &w, &a);
+  if (w.error != 0) return Outcome{w.error, 0};
+  // An existing symlink with O_NOFOLLOW (and no O_EXCL) fails in the
+  // kernel's open; everything else is the filesystem's to decide.
+  if (leaf_error == 0 && S_ISLNK(a.mode()) && !op.flags) {
+    // may_create_in_sticky(): O_CREAT on someone else's symlink in a
+    // sticky world-writable directory is refused before O_NOFOLLOW.
+    proto::Attr dir = Ok(h_->reader().GetAttr(w.parent)).attr();
+    if ((dir.mode() & S_ISVTX) && (dir.mode() & S_IWOTH) &&
+        a.uid() != dir.uid() && a.uid() != 0) {
+      return Outcome{EACCES, 0};
     }
-  } else {
-    w = WalkParent(op.path);
-    if (w.error != 0) return Outcome{w.error, 0};
+    return Outcome{ELOOP, 0};
   }
+  return Apply(cmd::Create(w.parent, w.leaf, S_IFREG | op.mode, op.flags));
+}
+
+Outcome FsmSide::OnName(const Op& op) {
+  Walk w = WalkParent(op.path);
+  if (w.error != 0) return Outcome{w.error, 0};
   switch (op.kind) {
-    case OpKind::kCreate:
-      // An existing symlink with O_NOFOLLOW (and no O_EXCL) fails in the
-      // kernel's open; everything else is the filesystem's to decide.
-      if (leaf_error == 0 && S_ISLNK(a.mode()) && !op.flags) {
-        // may_create_in_sticky(): O_CREAT on someone else's symlink in a
-        // sticky world-writable directory is refused before O_NOFOLLOW.
-        proto::Attr dir = Ok(h_->reader().GetAttr(w.parent)).attr();
-        if ((dir.mode() & S_ISVTX) && (dir.mode() & S_IWOTH) &&
-            a.uid() != dir.uid() && a.uid() != 0) {
-          return Outcome{EACCES, 0};
-        }
-        return Outcome{ELOOP, 0};
-      }
-      return Apply(cmd::Create(w.parent, w.leaf, S_IFREG | op.mode, op.flags));
     case OpKind::kMkfifo:
       return Apply(cmd::Create(w.parent, w.leaf, S_IFIFO | op.mode));
     case OpKind::kMkdir:
@@ -206,39 +212,34 @@ Outcome FsmSide::Do(const Op& op) {
       if (to.error != 0) return Outcome{to.error, 0};
       return Apply(cmd::Rename(w.parent, w.leaf, to.parent, to.leaf, op.flags));
     }
+    case OpKind::kSymlink:
+      return Apply(cmd::Symlink(w.parent, w.leaf, op.path2));
+    default:
+      break;
+  }
+  return Outcome{ENOSYS, 0};
+}
+
+Outcome FsmSide::OnInode(const Op& op) {
+  Walk w;
+  proto::Attr a;
+  if (int e = WalkLeaf(op.path, &w, &a); e != 0) return Outcome{e, 0};
+  // truncate(2) and chmod(2) follow symlinks, and every test symlink dangles.
+  const bool follows =
+      op.kind == OpKind::kTruncate || op.kind == OpKind::kChmod;
+  if (follows && S_ISLNK(a.mode())) return Outcome{ENOENT, 0};
+  switch (op.kind) {
     case OpKind::kLink: {
       Walk to = WalkParent(op.path2);
       if (to.error != 0) return Outcome{to.error, 0};
       return Apply(cmd::Link(a.ino(), to.parent, to.leaf));
     }
-    case OpKind::kSymlink:
-      return Apply(cmd::Symlink(w.parent, w.leaf, op.path2));
     case OpKind::kTruncate:
-      if (S_ISLNK(a.mode())) return Outcome{ENOENT, 0};  // Dangling.
       return Apply(cmd::Truncate(a.ino(), op.length));
     case OpKind::kChmod:
-      if (S_ISLNK(a.mode())) return Outcome{ENOENT, 0};
       return Apply(cmd::Chmod(a.ino(), op.mode));
-    case OpKind::kChown: {
-      proto::Command c;
-      auto* s = c.mutable_setattr();
-      s->set_inode(a.ino());
-      s->set_valid(proto::SETATTR_UID | proto::SETATTR_GID);
-      s->set_uid(op.uid);
-      s->set_gid(op.gid);
-      // notify_change() drops setuid, and setgid with group execute, from
-      // a non-directory whose owner changes; FUSE receives it as a mode.
-      uint32_t mode = a.mode();
-      if (!S_ISDIR(mode)) {
-        if (mode & S_ISUID) mode &= ~S_ISUID;
-        if ((mode & S_ISGID) && (mode & S_IXGRP)) mode &= ~S_ISGID;
-      }
-      if (mode != a.mode()) {
-        s->set_valid(s->valid() | proto::SETATTR_MODE);
-        s->set_mode(mode);
-      }
-      return Apply(c);
-    }
+    case OpKind::kChown:
+      return Apply(Chown(op, a));
     case OpKind::kSetXattr:
     case OpKind::kRemoveXattr:
       // xattr_permission(): user.* only on regular files and directories.
@@ -253,6 +254,27 @@ Outcome FsmSide::Do(const Op& op) {
       break;
   }
   return Outcome{ENOSYS, 0};
+}
+
+proto::Command FsmSide::Chown(const Op& op, const proto::Attr& a) {
+  proto::Command c;
+  auto* s = c.mutable_setattr();
+  s->set_inode(a.ino());
+  s->set_valid(proto::SETATTR_UID | proto::SETATTR_GID);
+  s->set_uid(op.uid);
+  s->set_gid(op.gid);
+  // notify_change() drops setuid, and setgid with group execute, from a
+  // non-directory whose owner changes; FUSE receives it as a mode.
+  uint32_t mode = a.mode();
+  if (!S_ISDIR(mode)) {
+    if (mode & S_ISUID) mode &= ~S_ISUID;
+    if ((mode & S_ISGID) && (mode & S_IXGRP)) mode &= ~S_ISGID;
+  }
+  if (mode != a.mode()) {
+    s->set_valid(s->valid() | proto::SETATTR_MODE);
+    s->set_mode(mode);
+  }
+  return c;
 }
 
 }  // namespace paxosfs::fsm::testing

@@ -87,6 +87,12 @@ class FsmSide {
   int WalkLeaf(const std::string& path, Walk* walk, proto::Attr* attr);
   // Opening an existing file for writing: the kernel's checks, then `op`.
   Outcome WriteLike(const Op& op);
+  Outcome Create(const Op& op);
+  // Operations on a name in a directory the walk resolves.
+  Outcome OnName(const Op& op);
+  // Operations on the inode an existing path names.
+  Outcome OnInode(const Op& op);
+  proto::Command Chown(const Op& op, const proto::Attr& attr);
   Outcome Apply(proto::Command c);
 
   Harness* h_;

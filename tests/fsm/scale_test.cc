@@ -116,5 +116,50 @@ TEST(ScaleTest, ReadersSeeWholeSlotsWhileApplying) {
   EXPECT_EQ(torn.load(), 0);
 }
 
+TEST(ScaleTest, DenseLargeFile_WriteReadTruncate) {
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr uint64_t kMiBs = 256;
+#else
+  constexpr uint64_t kMiBs = 1024;  // 1 GiB.
+#endif
+  constexpr uint64_t kMiB = 1 << 20;
+  TempDir dir;
+  auto fs =
+      std::move(Filesystem::Open(dir.path() + "/s.db", Options()).value());
+  ASSERT_TRUE(
+      fs->Apply(1, {cmd::Create(kRootIno, "big", 0644).SerializeAsString()})
+          .ok());
+  const uint64_t ino = 2;
+  // Each MiB holds its own index, so misplaced chunks cannot go unnoticed.
+  auto pattern = [](uint64_t mib) {
+    return std::string(kMiB, char('A' + mib % 53));
+  };
+  uint64_t slot = 1;
+  for (uint64_t base = 0; base < kMiBs; base += 16) {
+    std::vector<std::string> batch;
+    for (uint64_t m = base; m < base + 16; ++m) {
+      batch.push_back(
+          cmd::Write(ino, m * kMiB, pattern(m)).SerializeAsString());
+    }
+    ASSERT_TRUE(fs->Apply(++slot, batch).ok());
+  }
+  std::unique_ptr<Reader> reader = fs->NewReader().value();
+  proto::Attr a = Ok(reader->GetAttr(ino)).attr();
+  EXPECT_EQ(a.size(), kMiBs * kMiB);
+  EXPECT_EQ(a.blocks(), kMiBs * kMiB / 512);
+  for (uint64_t m = 0; m < kMiBs; ++m) {
+    ASSERT_TRUE(Ok(reader->Read(ino, m * kMiB, kMiB)).data() == pattern(m))
+        << "MiB " << m;
+  }
+  // A read straddling two MiBs.
+  EXPECT_EQ(Ok(reader->Read(ino, 5 * kMiB - 2, 4)).data(),
+            pattern(4).substr(0, 2) + pattern(5).substr(0, 2));
+  ASSERT_TRUE(
+      fs->Apply(++slot, {cmd::Truncate(ino, 1000).SerializeAsString()}).ok());
+  EXPECT_EQ(Ok(reader->GetAttr(ino)).attr().blocks(), 2u);
+  proto::StatFs st = Ok(reader->StatFs()).statfs();
+  EXPECT_EQ(st.blocks() - st.blocks_free(), 1u);
+}
+
 }  // namespace
 }  // namespace paxosfs::fsm::testing

@@ -77,6 +77,14 @@ TEST_F(StoreTest, Commit_MetaAtomicWithRows) {
   EXPECT_FALSE(again->GetInode(3)->has_value());
 }
 
+TEST_F(StoreTest, Open_HalfCreatedStoreStartsAfresh) {
+  // What a crash between switching to WAL and committing the schema leaves.
+  Tamper("h.db", "PRAGMA journal_mode=WAL");
+  auto s = OpenStore("h.db");
+  EXPECT_EQ(s->meta().applied_index, 0u);
+  EXPECT_TRUE(s->GetInode(1)->has_value());
+}
+
 TEST_F(StoreTest, Open_MetaChecksumMismatchIsCorruption) {
   { OpenStore("a.db"); }
   Tamper("a.db", "UPDATE meta SET applied_index = 99");
