@@ -98,10 +98,9 @@ void NodeBackend::OnApplied(uint64_t, const std::vector<std::string>& commands,
     proto::Command c;
     if (!c.ParseFromString(commands[i])) continue;  // Applied as EINVAL.
     const proto::RequestId& id = c.request_id();
-    if (id.node() != options_.node_id) {
-      Invalidate(c);
-      continue;
-    }
+    // An append may land elsewhere than the kernel placed it in its cache.
+    if (id.node() != options_.node_id || c.write().append()) Invalidate(c);
+    if (id.node() != options_.node_id) continue;
     std::lock_guard<std::mutex> lock(mu_);
     uint64_t index = id.session() & ((uint64_t{1} << 20) - 1);
     if ((id.session() >> 20) != options_.boot_id || index >= sessions_.size()) {
@@ -121,7 +120,9 @@ void NodeBackend::Invalidate(const proto::Command& c) {
   if (mount_ == nullptr) return;
   // Attribute and entry timeouts are zero, so only page-cached data of
   // files open here can be stale.
-  if (c.has_write()) {
+  if (c.has_write() && c.write().append()) {
+    mount_->InvalidateInode(c.write().inode(), 0, 0);
+  } else if (c.has_write()) {
     uint64_t length = 0;
     for (const proto::ChunkWrite& p : c.write().pieces())
       length += p.data().size();

@@ -92,11 +92,17 @@ StatusOr<proto::Result> Applier::SetAttr(const proto::Command& c) {
 }
 
 StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
-  const proto::Write& op = c.write();
   InodeRow row;
-  StatusOr<int> e = Load(op.inode(), &row);
+  StatusOr<int> e = Load(c.write().inode(), &row);
   if (!e.ok()) return e.status();
   if (*e != 0) return Err(*e);
+  proto::Command retiled;
+  if (c.write().append() && c.write().offset() != row.size) {
+    std::string data;
+    for (const proto::ChunkWrite& p : c.write().pieces()) data += p.data();
+    SetWrite(row.ino, row.size, data, &retiled);
+  }
+  const proto::Write& op = retiled.has_write() ? retiled.write() : c.write();
   if (S_ISDIR(row.mode)) return Err(EISDIR);
   if (!S_ISREG(row.mode)) return Err(EINVAL);
   if (!op.pieces().empty() && op.offset() >= options_.max_file_size) {

@@ -81,10 +81,13 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
-           off_t off, fuse_file_info*) {
+           off_t off, fuse_file_info* fi) {
   proto::Command c = NewCommand(req);
   fsm::SetWrite(ino, static_cast<uint64_t>(off), std::string_view(buf, size),
                 &c);
+  // The kernel's offset for O_APPEND is its cached size, which another node
+  // may have outgrown: let apply put the bytes at the real end.
+  c.mutable_write()->set_append((fi->flags & O_APPEND) != 0);
   StatusOr<proto::Result> r = Execute(req, std::move(c));
   if (!r.ok() || r->error() != 0) {
     ReplyErr(req, r);

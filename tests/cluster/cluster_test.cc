@@ -163,6 +163,33 @@ TEST_F(ClusterTest, ConcurrentWriters_SameDigestEverywhere) {
   EXPECT_EQ(ReadFile(P(3, "shared")), shared);
 }
 
+TEST_F(ClusterTest, AppendFromTwoNodes_NothingOverwritten) {
+  int a = open(P(1, "shared.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  ASSERT_GE(a, 0);
+  int b = open(P(2, "shared.log").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(b, 0);
+  std::string expected_a, expected_b;
+  for (int i = 0; i < 20; ++i) {
+    std::string la = "a" + std::to_string(i) + "\n";
+    std::string lb = "b" + std::to_string(i) + "\n";
+    ASSERT_EQ(write(a, la.data(), la.size()), static_cast<ssize_t>(la.size()));
+    ASSERT_EQ(write(b, lb.data(), lb.size()), static_cast<ssize_t>(lb.size()));
+    expected_a += la;
+    expected_b += lb;
+  }
+  close(a);
+  close(b);
+  std::string all = ReadFile(P(3, "shared.log"));
+  EXPECT_EQ(all.size(), expected_a.size() + expected_b.size());
+  std::string only_a, only_b;
+  std::stringstream lines(all);
+  for (std::string line; std::getline(lines, line);) {
+    (line[0] == 'a' ? only_a : only_b) += line + "\n";
+  }
+  EXPECT_EQ(only_a, expected_a);
+  EXPECT_EQ(only_b, expected_b);
+}
+
 TEST_F(ClusterTest, KillLeader_SyncedWritesSurviveAndWritesResume) {
   int writer = leader_ == 3 ? 1 : 3;
   std::vector<std::string> synced;

@@ -249,6 +249,22 @@ TEST_F(FilesystemTest, Write_SpansChunksAndHolesReadZero) {
   EXPECT_EQ(Ok(h_.reader().Read(f, 1 << 30, 10)).data(), "");
 }
 
+TEST_F(FilesystemTest, Write_AppendWithStaleOffsetGoesAtTheEnd) {
+  uint64_t f = MakeFile("f");
+  // Two nodes both believed the file empty; each append lands after the
+  // other's, across a chunk boundary too.
+  proto::Command a = cmd::Write(f, 0, "first;");
+  a.mutable_write()->set_append(true);
+  proto::Command b = cmd::Write(f, 0, std::string(kChunkSize, 'b'));
+  b.mutable_write()->set_append(true);
+  EXPECT_EQ(h_.Do(a).written(), 6u);
+  proto::Result rb = h_.Do(b);
+  EXPECT_EQ(rb.error(), 0);
+  EXPECT_EQ(rb.written(), kChunkSize);
+  EXPECT_EQ(rb.attr().size(), kChunkSize + 6);
+  EXPECT_EQ(ReadAll(f), "first;" + std::string(kChunkSize, 'b'));
+}
+
 TEST_F(FilesystemTest, Truncate_FreesAndExtendReadsZeros) {
   uint64_t f = MakeFile("f");
   h_.Do(cmd::Write(f, 0, std::string(3 * kChunkSize, 'a')));
