@@ -96,32 +96,30 @@ fsm::Reader* BarrierReader(fuse_req_t req) {
   return thread_reader.reader.get();
 }
 
-void ReplyEntry(fuse_req_t req, const StatusOr<proto::Result>& result) {
-  if (!result.ok()) {
-    fuse_reply_err(req, ErrnoFromStatus(result.status()));
-    return;
-  }
-  if (result->error() != 0) {
-    fuse_reply_err(req, result->error());
-    return;
-  }
+bool ReplyIfFailed(fuse_req_t req, const StatusOr<proto::Result>& result) {
+  if (result.ok() && result->error() == 0) return false;
+  fuse_reply_err(
+      req, result.ok() ? result->error() : ErrnoFromStatus(result.status()));
+  return true;
+}
+
+fuse_entry_param EntryParam(const proto::Attr& attr) {
   fuse_entry_param e = {};
-  e.ino = result->attr().ino();
+  e.ino = attr.ino();
   // Inode numbers are never reused, so one generation serves them all.
   e.generation = 1;
-  AttrToStat(result->attr(), &e.attr);
+  AttrToStat(attr, &e.attr);
+  return e;
+}
+
+void ReplyEntry(fuse_req_t req, const StatusOr<proto::Result>& result) {
+  if (ReplyIfFailed(req, result)) return;
+  fuse_entry_param e = EntryParam(result->attr());
   fuse_reply_entry(req, &e);
 }
 
 void ReplyAttr(fuse_req_t req, const StatusOr<proto::Result>& result) {
-  if (!result.ok()) {
-    fuse_reply_err(req, ErrnoFromStatus(result.status()));
-    return;
-  }
-  if (result->error() != 0) {
-    fuse_reply_err(req, result->error());
-    return;
-  }
+  if (ReplyIfFailed(req, result)) return;
   struct stat st;
   AttrToStat(result->attr(), &st);
   fuse_reply_attr(req, &st, 0);

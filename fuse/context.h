@@ -42,6 +42,13 @@ StatusOr<proto::Result> Execute(fuse_req_t req, proto::Command command);
 // an error.
 fsm::Reader* BarrierReader(fuse_req_t req);
 
+// If `result` failed (store error or a non-zero errno), replies with its
+// errno and returns true; otherwise replies nothing and returns false.
+bool ReplyIfFailed(fuse_req_t req, const StatusOr<proto::Result>& result);
+
+// The entry the kernel caches for `attr` (no caching: timeouts are 0).
+fuse_entry_param EntryParam(const proto::Attr& attr);
+
 // Reply helpers: each replies exactly once.
 void ReplyEntry(fuse_req_t req, const StatusOr<proto::Result>& result);
 void ReplyAttr(fuse_req_t req, const StatusOr<proto::Result>& result);

@@ -38,14 +38,8 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   if (r.ok() && r->error() == 0 && r->existed() && (fi->flags & O_TRUNC)) {
     r = Execute(req, TruncateCommand(req, r->attr().ino()));
   }
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
-  fuse_entry_param e = {};
-  e.ino = r->attr().ino();
-  e.generation = 1;
-  AttrToStat(r->attr(), &e.attr);
+  if (ReplyIfFailed(req, r)) return;
+  fuse_entry_param e = EntryParam(r->attr());
   fuse_reply_create(req, &e, fi);
 }
 
@@ -59,10 +53,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       r->attr().size() > 0) {
     r = Execute(req, TruncateCommand(req, ino));
   }
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   fi->keep_cache = 0;
   fuse_reply_open(req, fi);
 }
@@ -73,10 +64,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   if (reader == nullptr) return;
   StatusOr<proto::Result> r =
       reader->Read(ino, static_cast<uint64_t>(off), size);
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   fuse_reply_buf(req, r->data().data(), r->data().size());
 }
 
@@ -89,10 +77,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
   // may have outgrown: let apply put the bytes at the real end.
   c.mutable_write()->set_append((fi->flags & O_APPEND) != 0);
   StatusOr<proto::Result> r = Execute(req, std::move(c));
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   fuse_reply_write(req, r->written());
 }
 
@@ -108,10 +93,7 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
   StatusOr<proto::Result> r = reader->GetAttr(ino);
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   fuse_reply_open(req, fi);
 }
 
@@ -123,10 +105,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   uint32_t max_entries = static_cast<uint32_t>(size / 32 + 1);
   StatusOr<proto::Result> r =
       reader->ReadDir(ino, static_cast<uint64_t>(off), max_entries);
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   std::vector<char> buf(size);
   size_t used = 0;
   for (const proto::DirEntry& e : r->entries()) {
@@ -150,10 +129,7 @@ void StatFs(fuse_req_t req, fuse_ino_t) {
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
   StatusOr<proto::Result> r = reader->StatFs();
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   const proto::StatFs& s = r->statfs();
   struct statvfs st = {};
   st.f_bsize = s.block_size();
@@ -194,10 +170,7 @@ void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
   StatusOr<proto::Result> r = reader->GetXattr(ino, name);
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   ReplySized(req, r->data(), size);
 }
 
@@ -205,10 +178,7 @@ void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
   StatusOr<proto::Result> r = reader->ListXattr(ino);
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   std::string names;
   for (const std::string& n : r->names()) {
     names += n;

@@ -63,10 +63,7 @@ void ReadLink(fuse_req_t req, fuse_ino_t ino) {
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
   StatusOr<proto::Result> r = reader->ReadLink(ino);
-  if (!r.ok() || r->error() != 0) {
-    ReplyErr(req, r);
-    return;
-  }
+  if (ReplyIfFailed(req, r)) return;
   fuse_reply_readlink(req, r->data().c_str());
 }
 
