@@ -90,6 +90,12 @@ class TransportImpl final : public Transport {
                              grpc::InsecureServerCredentials(), &port);
     // Without this a second node could silently share the port.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    // Peers keep idle streams alive with pings every 2 s; without these the
+    // server calls that abuse ("too_many_pings") and drops the stream.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(
+        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(options_.message_bytes_max + (1 << 20)));
     builder.RegisterService(&service_);
