@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <memory>
 
+#include "common/logging.h"
+
 namespace paxosfs::fuse {
 namespace {
 
@@ -81,13 +83,13 @@ fsm::Reader* BarrierReader(fuse_req_t req) {
   Backend* backend = ContextOf(req)->backend;
   Status barrier = backend->ReadBarrier();
   if (!barrier.ok()) {
-    fuse_reply_err(req, ErrnoFromStatus(barrier));
+    ReplyStatus(req, barrier);
     return nullptr;
   }
   if (thread_reader.owner != backend || !thread_reader.reader) {
     auto reader = backend->NewReader();
     if (!reader.ok()) {
-      fuse_reply_err(req, ErrnoFromStatus(reader.status()));
+      ReplyStatus(req, reader.status());
       return nullptr;
     }
     thread_reader.owner = backend;
@@ -96,10 +98,19 @@ fsm::Reader* BarrierReader(fuse_req_t req) {
   return thread_reader.reader.get();
 }
 
+void ReplyStatus(fuse_req_t req, const Status& status) {
+  int error = ErrnoFromStatus(status);
+  // EIO alone tells a user nothing: the log says why.
+  if (error == EIO) {
+    Logf(LogLevel::kWarning, "fuse", "answering EIO to pid %d: %s",
+         static_cast<int>(fuse_req_ctx(req)->pid), status.ToString().c_str());
+  }
+  fuse_reply_err(req, error);
+}
+
 bool ReplyIfFailed(fuse_req_t req, const StatusOr<proto::Result>& result) {
   if (result.ok() && result->error() == 0) return false;
-  fuse_reply_err(
-      req, result.ok() ? result->error() : ErrnoFromStatus(result.status()));
+  ReplyErr(req, result);
   return true;
 }
 
@@ -126,8 +137,11 @@ void ReplyAttr(fuse_req_t req, const StatusOr<proto::Result>& result) {
 }
 
 void ReplyErr(fuse_req_t req, const StatusOr<proto::Result>& result) {
-  fuse_reply_err(
-      req, result.ok() ? result->error() : ErrnoFromStatus(result.status()));
+  if (result.ok()) {
+    fuse_reply_err(req, result->error());
+  } else {
+    ReplyStatus(req, result.status());
+  }
 }
 
 }  // namespace paxosfs::fuse

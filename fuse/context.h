@@ -42,6 +42,9 @@ StatusOr<proto::Result> Execute(fuse_req_t req, proto::Command command);
 // an error.
 fsm::Reader* BarrierReader(fuse_req_t req);
 
+// Replies with the errno for `status`, logging why when that is EIO.
+void ReplyStatus(fuse_req_t req, const Status& status);
+
 // If `result` failed (store error or a non-zero errno), replies with its
 // errno and returns true; otherwise replies nothing and returns false.
 bool ReplyIfFailed(fuse_req_t req, const StatusOr<proto::Result>& result);
