@@ -28,13 +28,18 @@ NodeBackend::Session* NodeBackend::Acquire() {
     // Unique across restarts of this node: the boot id fills the high bits.
     s->id = (options_.boot_id << 20) | (sessions_.size() - 1);
   }
-  // Under mu_: OnApplied compares it concurrently.
+  // Under mu_: OnApplied compares these concurrently. A result left by a
+  // late duplicate of this session's previous request must not be taken
+  // for the new one's.
   ++s->sequence;
+  s->in_flight = true;
+  s->result.reset();
   return s;
 }
 
 void NodeBackend::Release(Session* session) {
   std::lock_guard<std::mutex> lock(mu_);
+  session->in_flight = false;
   session->result.reset();
   free_.push_back(session);
 }
@@ -107,7 +112,9 @@ void NodeBackend::OnApplied(uint64_t, const std::vector<std::string>& commands,
       continue;  // A session of an earlier run of this node.
     }
     Session* s = sessions_[index].get();
-    if (s->sequence == id.sequence() && !s->result) {
+    // A re-proposed copy can be applied after its request completed; only
+    // the request still waiting takes a result.
+    if (s->in_flight && s->sequence == id.sequence() && !s->result) {
       s->result = results[i];
       woke = true;
     }

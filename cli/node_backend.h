@@ -58,6 +58,7 @@ class NodeBackend final : public fuse::Backend {
   struct Session {
     uint64_t id = 0;
     uint64_t sequence = 0;              // Guarded by mu_.
+    bool in_flight = false;             // Guarded by mu_.
     std::optional<std::string> result;  // Guarded by mu_; set by OnApplied.
   };
 
