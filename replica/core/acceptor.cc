@@ -56,9 +56,8 @@ void Core::HandlePrepare(const Envelope& env, int64_t now_ns) {
       r.complete = false;
       break;
     }
-    r.entries.push_back(
-        WireEntry{it->first, it->second.ballot, it->second.chosen,
-                  it->second.value});
+    r.entries.push_back(WireEntry{it->first, it->second.ballot,
+                                  it->second.chosen, it->second.value});
   }
   // Give the candidate time to finish before competing with it.
   if (m.ballot.node != opt_.id) ResetElectionTimer(now_ns);

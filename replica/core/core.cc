@@ -85,8 +85,8 @@ const Config& Core::ConfigFor(uint64_t slot) const {
 }
 
 bool Core::ConfigChangePending() const {
-  if (leader_state_ && (leader_state_->pending_config ||
-                        leader_state_->config_slot != 0)) {
+  if (leader_state_ &&
+      (leader_state_->pending_config || leader_state_->config_slot != 0)) {
     return true;
   }
   uint64_t latest = configs_.rbegin()->first;
@@ -158,19 +158,30 @@ void Core::Dispatch(const Envelope& env, int64_t now_ns) {
     known_commit_ = std::max(known_commit_, env.msg.commit);
   }
   switch (env.msg.type) {
-    case MsgType::kPreVote: return HandlePreVote(env, now_ns);
-    case MsgType::kPreVoteReply: return HandlePreVoteReply(env, now_ns);
-    case MsgType::kPrepare: return HandlePrepare(env, now_ns);
-    case MsgType::kPromise: return HandlePromise(env, now_ns);
-    case MsgType::kAccept: return HandleAccept(env, now_ns);
-    case MsgType::kAccepted: return HandleAccepted(env, now_ns);
-    case MsgType::kHeartbeat: return HandleHeartbeat(env, now_ns);
-    case MsgType::kHeartbeatReply: return HandleHeartbeatReply(env, now_ns);
-    case MsgType::kCatchupRequest: return HandleCatchupRequest(env);
-    case MsgType::kCatchupReply: return HandleCatchupReply(env, now_ns);
+    case MsgType::kPreVote:
+      return HandlePreVote(env, now_ns);
+    case MsgType::kPreVoteReply:
+      return HandlePreVoteReply(env, now_ns);
+    case MsgType::kPrepare:
+      return HandlePrepare(env, now_ns);
+    case MsgType::kPromise:
+      return HandlePromise(env, now_ns);
+    case MsgType::kAccept:
+      return HandleAccept(env, now_ns);
+    case MsgType::kAccepted:
+      return HandleAccepted(env, now_ns);
+    case MsgType::kHeartbeat:
+      return HandleHeartbeat(env, now_ns);
+    case MsgType::kHeartbeatReply:
+      return HandleHeartbeatReply(env, now_ns);
+    case MsgType::kCatchupRequest:
+      return HandleCatchupRequest(env);
+    case MsgType::kCatchupReply:
+      return HandleCatchupReply(env, now_ns);
     case MsgType::kReadIndexRequest:
       return HandleReadIndexRequest(env, now_ns);
-    case MsgType::kReadIndexReply: return HandleReadIndexReply(env);
+    case MsgType::kReadIndexReply:
+      return HandleReadIndexReply(env);
   }
 }
 

@@ -59,10 +59,10 @@ struct PersistentState {
 struct Ready {
   std::optional<Metadata> metadata;
   std::vector<LogRecord> records;
-  std::vector<Envelope> messages;        // Only after the above are durable.
-  std::vector<ChosenEntry> committed;    // In slot order, no gaps.
-  std::vector<uint64_t> reads_ready;     // Read ids now safe to serve.
-  std::vector<uint64_t> reads_failed;    // Timed out; retry.
+  std::vector<Envelope> messages;      // Only after the above are durable.
+  std::vector<ChosenEntry> committed;  // In slot order, no gaps.
+  std::vector<uint64_t> reads_ready;   // Read ids now safe to serve.
+  std::vector<uint64_t> reads_failed;  // Timed out; retry.
   std::vector<std::string> dropped_commands;  // Lost leadership before slot.
   std::optional<std::pair<NodeId, uint64_t>> snapshot_needed;  // peer, index
   bool Empty() const;
@@ -148,7 +148,7 @@ class Core {
   struct Read {
     int64_t deadline_ns = 0;
     uint64_t barrier = 0;  // 0: not sent yet.
-      int64_t sent_ns = 0;
+    int64_t sent_ns = 0;
     std::optional<uint64_t> index;
   };
 

@@ -24,7 +24,8 @@ void Core::CheckAll() const {
     PAXOSFS_CHECK(slot > compacted_);
     // Acceptance implies a promise at least as high; chosen entries learned
     // from peers may carry any ballot.
-    if (!s.chosen) PAXOSFS_CHECK_MSG(s.ballot <= promised_, "accepted > promised");
+    if (!s.chosen)
+      PAXOSFS_CHECK_MSG(s.ballot <= promised_, "accepted > promised");
   }
   PAXOSFS_CHECK((role_ == Role::kLeader || role_ == Role::kPreparing) ==
                 leader_state_.has_value());

@@ -24,18 +24,30 @@ std::vector<NodeId> Config::AllNodes() const {
 
 const char* MsgTypeName(MsgType type) {
   switch (type) {
-    case MsgType::kPreVote: return "PreVote";
-    case MsgType::kPreVoteReply: return "PreVoteReply";
-    case MsgType::kPrepare: return "Prepare";
-    case MsgType::kPromise: return "Promise";
-    case MsgType::kAccept: return "Accept";
-    case MsgType::kAccepted: return "Accepted";
-    case MsgType::kHeartbeat: return "Heartbeat";
-    case MsgType::kHeartbeatReply: return "HeartbeatReply";
-    case MsgType::kCatchupRequest: return "CatchupRequest";
-    case MsgType::kCatchupReply: return "CatchupReply";
-    case MsgType::kReadIndexRequest: return "ReadIndexRequest";
-    case MsgType::kReadIndexReply: return "ReadIndexReply";
+    case MsgType::kPreVote:
+      return "PreVote";
+    case MsgType::kPreVoteReply:
+      return "PreVoteReply";
+    case MsgType::kPrepare:
+      return "Prepare";
+    case MsgType::kPromise:
+      return "Promise";
+    case MsgType::kAccept:
+      return "Accept";
+    case MsgType::kAccepted:
+      return "Accepted";
+    case MsgType::kHeartbeat:
+      return "Heartbeat";
+    case MsgType::kHeartbeatReply:
+      return "HeartbeatReply";
+    case MsgType::kCatchupRequest:
+      return "CatchupRequest";
+    case MsgType::kCatchupReply:
+      return "CatchupReply";
+    case MsgType::kReadIndexRequest:
+      return "ReadIndexRequest";
+    case MsgType::kReadIndexReply:
+      return "ReadIndexReply";
   }
   return "Unknown";
 }

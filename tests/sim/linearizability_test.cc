@@ -31,37 +31,34 @@ TEST(CheckLinearizable, SequentialHistory) {
 
 TEST(CheckLinearizable, StaleReadAfterWriteReturned) {
   std::string why;
-  EXPECT_FALSE(
-      CheckLinearizable({Write(1, 0, 0, 10), Read(0, 20, 30)}, &why));
+  EXPECT_FALSE(CheckLinearizable({Write(1, 0, 0, 10), Read(0, 20, 30)}, &why));
   EXPECT_NE(why.find("get 0"), std::string::npos);
 }
 
 TEST(CheckLinearizable, ConcurrentReadMaySeeEither) {
   std::string why;
-  EXPECT_TRUE(CheckLinearizable({Write(1, 0, 0, 100), Read(0, 10, 20),
-                                 Read(1, 30, 40)},
-                                &why));
+  EXPECT_TRUE(CheckLinearizable(
+      {Write(1, 0, 0, 100), Read(0, 10, 20), Read(1, 30, 40)}, &why));
 }
 
 TEST(CheckLinearizable, ReadsMustNotGoBackInTime) {
   std::string why;
-  EXPECT_FALSE(CheckLinearizable({Write(1, 0, 0, 100), Read(1, 10, 20),
-                                  Read(0, 30, 40)},
-                                 &why));
+  EXPECT_FALSE(CheckLinearizable(
+      {Write(1, 0, 0, 100), Read(1, 10, 20), Read(0, 30, 40)}, &why));
 }
 
 TEST(CheckLinearizable, PendingWriteMayTakeEffectLater) {
   std::string why;
   Op pending = Write(1, 0, 0, Op::kPending);
-  EXPECT_TRUE(CheckLinearizable({pending, Read(0, 10, 20), Read(1, 500, 600)},
-                                &why));
+  EXPECT_TRUE(
+      CheckLinearizable({pending, Read(0, 10, 20), Read(1, 500, 600)}, &why));
   EXPECT_TRUE(CheckLinearizable({pending, Read(0, 10, 20)}, &why));
 }
 
 TEST(CheckLinearizable, WriteMustReplaceTheValueItReports) {
   std::string why;
-  EXPECT_FALSE(CheckLinearizable(
-      {Write(1, 0, 0, 10), Write(2, 0, 20, 30)}, &why));
+  EXPECT_FALSE(
+      CheckLinearizable({Write(1, 0, 0, 10), Write(2, 0, 20, 30)}, &why));
 }
 
 }  // namespace

@@ -24,7 +24,15 @@ using replica::NodeId;
 constexpr int64_t kMs = 1'000'000;
 
 enum class EventType : uint8_t {
-  kDeliver, kTick, kSync, kClient, kFault, kForward, kRestart, kAdmin, kCheck
+  kDeliver,
+  kTick,
+  kSync,
+  kClient,
+  kFault,
+  kForward,
+  kRestart,
+  kAdmin,
+  kCheck
 };
 
 struct Event {

@@ -41,21 +41,22 @@ int main(int argc, char** argv) {
     events += r.events;
     ops += r.ops_done;
     if (verbose || !r.ok) {
-      std::printf("seed %llu: %s (%d voters, %llu slots, %llu ops, trace %016llx)\n",
-                  static_cast<unsigned long long>(seed),
-                  r.ok ? "ok" : r.violation.c_str(), r.voters,
-                  static_cast<unsigned long long>(r.slots),
-                  static_cast<unsigned long long>(r.ops_done),
-                  static_cast<unsigned long long>(r.trace_hash));
+      std::printf(
+          "seed %llu: %s (%d voters, %llu slots, %llu ops, trace %016llx)\n",
+          static_cast<unsigned long long>(seed),
+          r.ok ? "ok" : r.violation.c_str(), r.voters,
+          static_cast<unsigned long long>(r.slots),
+          static_cast<unsigned long long>(r.ops_done),
+          static_cast<unsigned long long>(r.trace_hash));
     }
     if (!r.ok) {
       ++failures;
       std::printf("  replay: %s\n", paxosfs::sim::ReplayCommand(seed).c_str());
     }
   }
-  double secs = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("%llu seeds, %llu failed, %llu events, %llu ops, %.1f s\n",
               static_cast<unsigned long long>(count),
               static_cast<unsigned long long>(failures),

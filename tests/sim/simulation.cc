@@ -143,7 +143,8 @@ void Simulation::Schedule(int64_t at, EventType type, NodeId node,
 void Simulation::Handle(const Event& e) {
   SimNode* n = e.node != 0 ? &nodes_[e.node - 1] : nullptr;
   switch (e.type) {
-    case EventType::kDeliver: return Deliver(e);
+    case EventType::kDeliver:
+      return Deliver(e);
     case EventType::kTick:
       if (!n->up || e.incarnation != n->incarnation) return;
       n->core->Tick(LocalNow(*n));
@@ -158,12 +159,15 @@ void Simulation::Handle(const Event& e) {
       if (e.data == std::to_string(c.token)) ClientStep(c);
       return;
     }
-    case EventType::kFault: return InjectFault();
-    case EventType::kForward: return Forward(e);
+    case EventType::kFault:
+      return InjectFault();
+    case EventType::kForward:
+      return Forward(e);
     case EventType::kRestart:
       if (!n->up) Restart(*n);
       return;
-    case EventType::kAdmin: return Admin();
+    case EventType::kAdmin:
+      return Admin();
     case EventType::kCheck:
       if (now_ >= deadline_ns_) {
         std::ostringstream why;
@@ -194,7 +198,10 @@ void Simulation::Pump(SimNode& n) {
           std::to_string(n.core->promised().round));
     }
   }
-  for (const replica::ChosenEntry& e : r.committed) ApplyCommitted(n, e);
+  for (const replica::ChosenEntry& e : r.committed) {
+    if (stop_) return;  // A violation was recorded; the state is suspect.
+    ApplyCommitted(n, e);
+  }
   for (uint64_t id : r.reads_ready) {
     auto it = n.waiting_reads.find(id);
     if (it == n.waiting_reads.end()) continue;
@@ -252,7 +259,8 @@ void Simulation::FinishSync(SimNode& n) {
     PendingSync s = std::move(n.syncs.front());
     n.syncs.pop_front();
     if (s.meta) n.meta = std::move(s.meta);
-    for (replica::LogRecord& rec : s.records) n.records.push_back(std::move(rec));
+    for (replica::LogRecord& rec : s.records)
+      n.records.push_back(std::move(rec));
     for (replica::Envelope& env : s.messages) {
       const replica::Message& m = env.msg;
       bool reveals = m.ok && (m.type == replica::MsgType::kPromise ||
@@ -270,8 +278,9 @@ void Simulation::SendNet(NodeId from, NodeId to, EventType type,
   if (blocked_.count({from, to}) || Uniform(rng_) < drop_) return;
   int copies = Uniform(rng_) < dup_ ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
-    int64_t delay = delay_ns_ + static_cast<int64_t>(Uniform(rng_) *
-                                                     static_cast<double>(jitter_ns_));
+    int64_t delay =
+        delay_ns_ +
+        static_cast<int64_t>(Uniform(rng_) * static_cast<double>(jitter_ns_));
     auto clog = clogged_.find({from, to});
     if (clog != clogged_.end()) delay += clog->second;
     Schedule(now_ + delay, type, to, data, from);
@@ -285,8 +294,8 @@ void Simulation::Deliver(const Event& e) {
   PAXOSFS_CHECK_MSG(m.ok(), "the codec failed to decode its own output");
   if (opt_.verbose) {
     Log(std::to_string(e.from) + " -> " + std::to_string(e.node) + " " +
-        replica::MsgTypeName(m->type) + " b=" +
-        std::to_string(m->ballot.round) + "." +
+        replica::MsgTypeName(m->type) +
+        " b=" + std::to_string(m->ballot.round) + "." +
         std::to_string(m->ballot.node) + (m->ok ? " ok" : ""));
   }
   n.core->Step(replica::Envelope{e.from, e.node, std::move(*m)}, LocalNow(n));
@@ -294,7 +303,8 @@ void Simulation::Deliver(const Event& e) {
 }
 
 void Simulation::Crash(SimNode& n, bool wipe) {
-  Log("crash node " + std::to_string(n.id) + (wipe ? " and wipe its disk" : ""));
+  Log("crash node " + std::to_string(n.id) +
+      (wipe ? " and wipe its disk" : ""));
   n.up = false;
   ++n.incarnation;
   n.syncs.clear();  // Unsynced writes and the messages behind them are lost.
