@@ -82,19 +82,20 @@ void Core::HandlePromise(const Envelope& env, int64_t now_ns) {
     return;
   }
   for (const WireEntry& e : m.entries) {
+    // Lease reads wait until everything reported here, chosen or not, is
+    // chosen and applied locally: an earlier leader may have acknowledged it.
+    leader_state_->recovery_end = std::max(leader_state_->recovery_end, e.slot);
     if (e.chosen) {
       MarkChosen(e.slot, e.ballot, e.value);
       continue;
     }
-    if (!leader_state_) return;
     Leader& l = *leader_state_;
-    l.recovery_end = std::max(l.recovery_end, e.slot);
     if (e.slot < l.next_slot) continue;
     auto [it, fresh] = l.recovered.try_emplace(e.slot, e);
     if (!fresh && e.ballot > it->second.ballot) it->second = e;
   }
   if (m.slot <= m.index) ready_.snapshot_needed = {env.from, m.index};
-  if (!m.complete || !leader_state_) return;
+  if (!m.complete) return;
   leader_state_->promises[env.from] = m.disk_id;
   if (role_ == Role::kPreparing) {
     for (const Config& c : PhaseOneConfigs(chosen_prefix_ + 1)) {
