@@ -157,6 +157,25 @@ TEST_F(AcceptorTest, HandlePreVote_DeniedWhileLeaderAlive) {
   EXPECT_TRUE(r.messages[0].msg.ok);
 }
 
+// Regression (found by the simulation): after a leader died having chosen
+// slots nobody else knew were chosen, no replica ever asked for them. Every
+// message now advertises the sender's chosen prefix.
+TEST_F(AcceptorTest, AnyMessage_AdvertisedPrefixTriggersCatchup) {
+  Message pv;
+  pv.type = MsgType::kPreVote;
+  pv.slot = 6;
+  pv.commit = 5;
+  (void)Send(2, pv, After());
+  core_.Tick(After() + 1);
+  Ready r = core_.TakeReady();
+  bool asked = false;
+  for (const Envelope& e : r.messages) {
+    asked |= e.to == 2 && e.msg.type == MsgType::kCatchupRequest &&
+             e.msg.slot == 1 && e.msg.index == 5;
+  }
+  EXPECT_TRUE(asked);
+}
+
 TEST(WipedDisk, NotAnAcceptorUntilReadmitted) {
   Config genesis = Genesis(3);
   Core core(TestOptions(1, genesis), PersistentState{}, 0);

@@ -187,5 +187,44 @@ TEST(PhaseOne, ReproposesHighestBallotValueAndFillsGaps) {
   EXPECT_EQ(proposed.count(4), 0u);
 }
 
+// A promise reporting slot 3 as chosen must make the new leader fill slots 1
+// and 2 (and hold lease reads until they are chosen), even with no traffic.
+TEST(PhaseOne, FillsGapsBelowASlotReportedChosen) {
+  Config genesis = Genesis(3);
+  Core core(TestOptions(1, genesis), Bootstrapped(genesis, 1), 0);
+  int64_t now = 0;
+  while (core.role() != Role::kCandidate) core.Tick(now += 5 * kMs);
+  Message yes;
+  yes.type = MsgType::kPreVoteReply;
+  yes.ok = true;
+  yes.disk_id = 1002;
+  core.Step(Envelope{2, 1, yes}, now);
+  Ready r = core.TakeReady();
+  Ballot b;
+  for (const Envelope& e : r.messages) {
+    if (e.msg.type == MsgType::kPrepare) b = e.msg.ballot;
+  }
+  Message p;
+  p.type = MsgType::kPromise;
+  p.ballot = b;
+  p.ok = true;
+  p.complete = true;
+  p.slot = 1;
+  p.disk_id = 1002;
+  Message q = p;
+  q.disk_id = 1003;
+  p.entries = {{3, {1, 3}, true, EncodeValue(Value{})}};
+  core.Step(Envelope{2, 1, p}, now);
+  core.Step(Envelope{3, 1, q}, now);
+  ASSERT_EQ(core.role(), Role::kLeader);
+  EXPECT_FALSE(core.CanServeLocalRead(now));
+  std::set<uint64_t> proposed;
+  for (const Envelope& e : core.TakeReady().messages) {
+    if (e.msg.type != MsgType::kAccept) continue;
+    for (const WireEntry& w : e.msg.entries) proposed.insert(w.slot);
+  }
+  EXPECT_EQ(proposed, (std::set<uint64_t>{1, 2}));
+}
+
 }  // namespace
 }  // namespace paxosfs::replica
