@@ -147,7 +147,7 @@ class Core {
   };
   struct Read {
     int64_t deadline_ns = 0;
-    uint64_t barrier = 0;  // 0: not sent yet.
+    uint64_t barrier = 0;  // First barrier id sent for it; 0: none yet.
     int64_t sent_ns = 0;
     std::optional<uint64_t> index;
   };
