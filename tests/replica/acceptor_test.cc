@@ -157,6 +157,36 @@ TEST_F(AcceptorTest, HandlePreVote_DeniedWhileLeaderAlive) {
   EXPECT_TRUE(r.messages[0].msg.ok);
 }
 
+// Regression (found by the simulation with slow fsyncs): candidates whose
+// phase 1 outlasted the timeout spread preempted each other forever.
+TEST_F(AcceptorTest, HandlePreVote_DeniedWhileACandidatePrepares) {
+  (void)Send(2, Prepare({5, 2}), After());
+  Message pv;
+  pv.type = MsgType::kPreVote;
+  pv.slot = 1;
+  Ready r = Send(3, pv, After() + 50 * kMs);
+  EXPECT_FALSE(r.messages[0].msg.ok);
+}
+
+// Regression (found by the simulation): a read barrier re-sent before the
+// leader's reply arrived ignored that reply and was re-sent forever.
+TEST_F(AcceptorTest, ReadBarrier_SlowReplyToEarlierBarrierStillCounts) {
+  (void)Send(2, Heartbeat({3, 2}, 0), After());
+  uint64_t read = core_.RequestRead(After());
+  Ready r = core_.TakeReady();
+  ASSERT_EQ(r.messages.size(), 1u);
+  uint64_t first = r.messages[0].msg.id;
+  core_.Tick(After() + 15 * kMs);  // Past the resend interval: a new barrier.
+  r = core_.TakeReady();
+  Message reply;
+  reply.type = MsgType::kReadIndexReply;
+  reply.ok = true;
+  reply.id = first;
+  reply.index = 0;
+  r = Send(2, reply, After() + 16 * kMs);
+  EXPECT_EQ(r.reads_ready, std::vector<uint64_t>{read});
+}
+
 // Regression (found by the simulation): after a leader died having chosen
 // slots nobody else knew were chosen, no replica ever asked for them. Every
 // message now advertises the sender's chosen prefix.
