@@ -45,6 +45,8 @@ struct Options {
   int64_t max_drift_ppm = 10'000;             // ρ: clock rate within 1 ± ρ.
   int64_t lease_margin_ns = 5'000'000;
   int64_t read_timeout_ns = 2'000'000'000;
+  // Must differ between starts of one node (e.g. from std::random_device in
+  // the driver): read-barrier ids and fresh disk ids are drawn from it.
   uint64_t seed = 1;
 };
 
@@ -225,7 +227,7 @@ class Core {
 
   std::map<uint64_t, Read> reads_;
   uint64_t next_read_id_ = 1;
-  uint64_t next_barrier_ = 1;
+  uint64_t next_barrier_ = 0;  // Random epoch << 32 | counter.
 
   std::deque<Envelope> local_;
   bool metadata_dirty_ = false;

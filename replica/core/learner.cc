@@ -194,7 +194,8 @@ void Core::HandleReadIndexRequest(const Envelope& env, int64_t now_ns) {
 void Core::HandleReadIndexReply(const Envelope& env) {
   if (!env.msg.ok) return;
   for (auto& [id, r] : reads_) {
-    if (!r.index && r.barrier != 0 && r.barrier <= env.msg.id) {
+    bool same_epoch = (r.barrier >> 32) == (env.msg.id >> 32);
+    if (!r.index && r.barrier != 0 && same_epoch && r.barrier <= env.msg.id) {
       r.index = env.msg.index;
     }
   }
