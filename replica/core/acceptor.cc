@@ -17,8 +17,8 @@ void Core::HandlePreVote(const Envelope& env, int64_t now_ns) {
   Message r;
   r.type = MsgType::kPreVoteReply;
   r.disk_id = disk_id_;
-  r.ok = IsAcceptor() && role_ != Role::kLeader && !heard_recently &&
-         env.msg.slot >= chosen_prefix_ + 1;
+  r.ok = IsAcceptor() && role_ != Role::kLeader && role_ != Role::kPreparing &&
+         !heard_recently && env.msg.slot >= chosen_prefix_ + 1;
   Send(env.from, r);
 }
 
@@ -59,8 +59,14 @@ void Core::HandlePrepare(const Envelope& env, int64_t now_ns) {
     r.entries.push_back(WireEntry{it->first, it->second.ballot,
                                   it->second.chosen, it->second.value});
   }
-  // Give the candidate time to finish before competing with it.
-  if (m.ballot.node != opt_.id) ResetElectionTimer(now_ns);
+  // Give the candidate time to finish: do not compete with it, and refuse
+  // other pre-votes as if it were a live leader. Without this, candidates
+  // whose phase 1 takes longer than the timeout spread preempt each other
+  // forever (found by the simulation with slow fsyncs).
+  if (m.ballot.node != opt_.id) {
+    ResetElectionTimer(now_ns);
+    last_leader_contact_ns_ = now_ns;
+  }
   Send(env.from, r);
 }
 

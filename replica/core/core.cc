@@ -44,6 +44,9 @@ Core::Core(Options options, PersistentState disk, int64_t now_ns)
     metadata_dirty_ = true;
   }
   max_round_seen_ = promised_.round;
+  // Barrier ids carry a random epoch in their high half: a delayed reply to
+  // a barrier of an earlier incarnation must never serve a read of this one.
+  next_barrier_ = (rng_.Next() & 0xffffffff00000000ULL) | 1;
   compacted_ = disk.compacted_index;
   applied_ = disk.applied_index;
   chosen_prefix_ = applied_;

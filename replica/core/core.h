@@ -45,6 +45,8 @@ struct Options {
   int64_t max_drift_ppm = 10'000;             // ρ: clock rate within 1 ± ρ.
   int64_t lease_margin_ns = 5'000'000;
   int64_t read_timeout_ns = 2'000'000'000;
+  // Must differ between starts of one node (e.g. from std::random_device in
+  // the driver): read-barrier ids and fresh disk ids are drawn from it.
   uint64_t seed = 1;
 };
 
@@ -144,11 +146,10 @@ class Core {
     uint64_t config_slot = 0;  // Slot of our unchosen config proposal.
     int64_t start_ns = 0;
     int64_t last_heartbeat_ns = -1;
-    uint64_t commit_sent = 0;  // Highest commit index sent to followers.
   };
   struct Read {
     int64_t deadline_ns = 0;
-    uint64_t barrier = 0;  // 0: not sent yet.
+    uint64_t barrier = 0;  // First barrier id sent for it; 0: none yet.
     int64_t sent_ns = 0;
     std::optional<uint64_t> index;
   };
@@ -177,7 +178,6 @@ class Core {
   void HandleAccepted(const Envelope& env, int64_t now_ns);
   void HandleHeartbeatReply(const Envelope& env, int64_t now_ns);
   void LeaderTick(int64_t now_ns);
-  void SendHeartbeats(int64_t now_ns);
   void FillWindow(int64_t now_ns);
   std::optional<std::string> NextValue(uint64_t slot);
   std::vector<Config> PhaseOneConfigs(uint64_t first) const;
@@ -227,7 +227,7 @@ class Core {
 
   std::map<uint64_t, Read> reads_;
   uint64_t next_read_id_ = 1;
-  uint64_t next_barrier_ = 1;
+  uint64_t next_barrier_ = 0;  // Random epoch << 32 | counter.
 
   std::deque<Envelope> local_;
   bool metadata_dirty_ = false;

@@ -82,19 +82,20 @@ void Core::HandlePromise(const Envelope& env, int64_t now_ns) {
     return;
   }
   for (const WireEntry& e : m.entries) {
+    // Lease reads wait until everything reported here, chosen or not, is
+    // chosen and applied locally: an earlier leader may have acknowledged it.
+    leader_state_->recovery_end = std::max(leader_state_->recovery_end, e.slot);
     if (e.chosen) {
       MarkChosen(e.slot, e.ballot, e.value);
       continue;
     }
-    if (!leader_state_) return;
     Leader& l = *leader_state_;
-    l.recovery_end = std::max(l.recovery_end, e.slot);
     if (e.slot < l.next_slot) continue;
     auto [it, fresh] = l.recovered.try_emplace(e.slot, e);
     if (!fresh && e.ballot > it->second.ballot) it->second = e;
   }
   if (m.slot <= m.index) ready_.snapshot_needed = {env.from, m.index};
-  if (!m.complete || !leader_state_) return;
+  if (!m.complete) return;
   leader_state_->promises[env.from] = m.disk_id;
   if (role_ == Role::kPreparing) {
     for (const Config& c : PhaseOneConfigs(chosen_prefix_ + 1)) {
@@ -256,9 +257,6 @@ void Core::HandleHeartbeatReply(const Envelope& env, int64_t /*now_ns*/) {
 
 void Core::LeaderTick(int64_t now_ns) {
   Leader& l = *leader_state_;
-  // Tell followers at once when slots are chosen, not at the next periodic
-  // heartbeat: a follower's writer waits for its own node to apply.
-  if (chosen_prefix_ > l.commit_sent) SendHeartbeats(now_ns);
   if (l.last_heartbeat_ns >= 0 &&
       now_ns - l.last_heartbeat_ns < opt_.heartbeat_interval_ns) {
     FillWindow(now_ns);
@@ -275,7 +273,15 @@ void Core::LeaderTick(int64_t now_ns) {
     ResetElectionTimer(now_ns);
     return;
   }
-  SendHeartbeats(now_ns);
+  Message hb;
+  hb.type = MsgType::kHeartbeat;
+  hb.ballot = l.ballot;
+  hb.commit = chosen_prefix_;
+  hb.sent_ns = now_ns;
+  std::set<NodeId> targets;
+  for (NodeId n : LatestConfig().AllNodes()) targets.insert(n);
+  for (NodeId n : ConfigFor(chosen_prefix_ + 1).AllNodes()) targets.insert(n);
+  for (NodeId n : targets) Send(n, hb);
   std::vector<uint64_t> resend;
   for (const auto& [slot, f] : l.inflight) resend.push_back(slot);
   if (!resend.empty()) SendAccepts(resend, now_ns);
@@ -285,20 +291,6 @@ void Core::LeaderTick(int64_t now_ns) {
     if (!HasPromiseQuorum(c)) SendPrepares(c);
   }
   FillWindow(now_ns);
-}
-
-void Core::SendHeartbeats(int64_t now_ns) {
-  Leader& l = *leader_state_;
-  Message hb;
-  hb.type = MsgType::kHeartbeat;
-  hb.ballot = l.ballot;
-  hb.commit = chosen_prefix_;
-  hb.sent_ns = now_ns;
-  l.commit_sent = chosen_prefix_;
-  std::set<NodeId> targets;
-  for (NodeId n : LatestConfig().AllNodes()) targets.insert(n);
-  for (NodeId n : ConfigFor(chosen_prefix_ + 1).AllNodes()) targets.insert(n);
-  for (NodeId n : targets) Send(n, hb);
 }
 
 Status Core::Propose(std::string command, int64_t now_ns) {

@@ -164,7 +164,9 @@ void Core::ReadsTick(int64_t now_ns) {
                (r.barrier == 0 ||
                 now_ns - r.sent_ns >= opt_.heartbeat_interval_ns)) {
       // One barrier round trip serves every read waiting at this moment.
-      r.barrier = barrier;
+      // Keep the first id: a reply to it or to any later barrier (all sent
+      // after this read began) will do, so a slow reply still counts.
+      if (r.barrier == 0) r.barrier = barrier;
       r.sent_ns = now_ns;
       send = true;
     }
@@ -192,7 +194,10 @@ void Core::HandleReadIndexRequest(const Envelope& env, int64_t now_ns) {
 void Core::HandleReadIndexReply(const Envelope& env) {
   if (!env.msg.ok) return;
   for (auto& [id, r] : reads_) {
-    if (!r.index && r.barrier == env.msg.id) r.index = env.msg.index;
+    bool same_epoch = (r.barrier >> 32) == (env.msg.id >> 32);
+    if (!r.index && r.barrier != 0 && same_epoch && r.barrier <= env.msg.id) {
+      r.index = env.msg.index;
+    }
   }
   ResolveReads();
 }

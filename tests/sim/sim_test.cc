@@ -43,9 +43,12 @@ TEST(SimDeterminism, SameSeedSameTrace) {
 }
 
 // Seeds that once exposed a bug; each stays as a regression test.
+// 13, 19, 27: read barriers livelocked when replies were slower than resends.
+// 14514, 27803: a delayed barrier reply to a node's previous incarnation
+// served a read after its restart (stale read).
 TEST(SimRegression, Seeds) {
   InstallReplayOnAbort();
-  const std::vector<uint64_t> seeds = {};
+  const std::vector<uint64_t> seeds = {13, 19, 27, 14514, 27803};
   for (uint64_t seed : seeds) {
     SimResult r = RunSimulation({.seed = seed});
     EXPECT_TRUE(r.ok) << Describe(seed, r);

@@ -14,7 +14,7 @@ namespace paxosfs::sim {
 namespace {
 
 constexpr int64_t kTickNs = 10 * kMs;
-constexpr int64_t kMaxSyncNs = 4 * kMs;
+constexpr int64_t kMaxSyncNs = 15 * kMs;
 
 double Uniform(replica::Rng& rng) {
   return static_cast<double>(rng.Below(1'000'000)) / 1'000'000.0;
@@ -198,7 +198,10 @@ void Simulation::Pump(SimNode& n) {
           std::to_string(n.core->promised().round));
     }
   }
-  for (const replica::ChosenEntry& e : r.committed) ApplyCommitted(n, e);
+  for (const replica::ChosenEntry& e : r.committed) {
+    if (stop_) return;  // A violation was recorded; the state is suspect.
+    ApplyCommitted(n, e);
+  }
   for (uint64_t id : r.reads_ready) {
     auto it = n.waiting_reads.find(id);
     if (it == n.waiting_reads.end()) continue;
@@ -212,14 +215,20 @@ void Simulation::Pump(SimNode& n) {
   for (uint64_t id : r.reads_failed) n.waiting_reads.erase(id);
   if (r.snapshot_needed) Fail("snapshot requested but nothing was compacted");
   if (!r.metadata && r.records.empty() && r.messages.empty()) return;
-  PendingSync s;
-  int64_t start = n.syncs.empty() ? now_ : n.syncs.back().done_at;
-  s.done_at = start + static_cast<int64_t>(rng_.Below(kMaxSyncNs));
-  s.meta = std::move(r.metadata);
-  s.records = std::move(r.records);
-  s.messages = std::move(r.messages);
-  n.syncs.push_back(std::move(s));
-  Schedule(n.syncs.back().done_at, EventType::kSync, n.id);
+  // Group commit: one fsync in flight; everything written meanwhile waits
+  // for the next one, which starts when the current one ends.
+  if (n.syncs.size() < 2) {
+    PendingSync s;
+    int64_t start = n.syncs.empty() ? now_ : n.syncs.back().done_at;
+    s.done_at = start + static_cast<int64_t>(rng_.Below(kMaxSyncNs));
+    n.syncs.push_back(std::move(s));
+    Schedule(n.syncs.back().done_at, EventType::kSync, n.id);
+  }
+  PendingSync& s = n.syncs.back();
+  if (r.metadata) s.meta = std::move(r.metadata);
+  for (replica::LogRecord& rec : r.records) s.records.push_back(std::move(rec));
+  for (replica::Envelope& env : r.messages)
+    s.messages.push_back(std::move(env));
 }
 
 void Simulation::ApplyCommitted(SimNode& n, const replica::ChosenEntry& e) {
@@ -258,16 +267,17 @@ void Simulation::FinishSync(SimNode& n) {
     if (s.meta) n.meta = std::move(s.meta);
     for (replica::LogRecord& rec : s.records)
       n.records.push_back(std::move(rec));
-    for (replica::Envelope& env : s.messages) {
-      const replica::Message& m = env.msg;
-      bool reveals = m.ok && (m.type == replica::MsgType::kPromise ||
-                              m.type == replica::MsgType::kAccepted ||
-                              m.type == replica::MsgType::kHeartbeatReply);
-      if (reveals) n.max_sent_promise = std::max(n.max_sent_promise, m.ballot);
-      SendNet(env.from, env.to, EventType::kDeliver,
-              replica::EncodeMessage(env.msg));
-    }
+    for (replica::Envelope& env : s.messages) SendPeer(n, env);
   }
+}
+
+void Simulation::SendPeer(SimNode& n, const replica::Envelope& env) {
+  const replica::Message& m = env.msg;
+  bool reveals = m.ok && (m.type == replica::MsgType::kPromise ||
+                          m.type == replica::MsgType::kAccepted ||
+                          m.type == replica::MsgType::kHeartbeatReply);
+  if (reveals) n.max_sent_promise = std::max(n.max_sent_promise, m.ballot);
+  SendNet(env.from, env.to, EventType::kDeliver, replica::EncodeMessage(m));
 }
 
 void Simulation::SendNet(NodeId from, NodeId to, EventType type,
@@ -344,6 +354,11 @@ void Simulation::Fail(const std::string& why) {
   result_.violation = why;
   stop_ = true;
   Log("VIOLATION: " + why);
+  for (const Client& c : clients_) {
+    Log("  client " + std::to_string(c.id) + " home " + std::to_string(c.home) +
+        (c.busy ? (c.put.value ? " busy put" : " busy get") : " idle") +
+        " done " + std::to_string(c.ops_done));
+  }
   for (const SimNode& n : nodes_) {
     if (!n.up) {
       Log("  node " + std::to_string(n.id) + " down");

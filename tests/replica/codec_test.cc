@@ -1,0 +1,60 @@
+#include "replica/core/codec.h"
+
+#include <gtest/gtest.h>
+
+namespace paxosfs::replica {
+namespace {
+
+TEST(Codec, MessageRoundTrip) {
+  Message m;
+  m.type = MsgType::kPromise;
+  m.ballot = {7, 3};
+  m.promised = {9, 2};
+  m.ok = true;
+  m.complete = true;
+  m.disk_id = 1234567890123ULL;
+  m.slot = 42;
+  m.index = 40;
+  m.commit = 41;
+  m.id = 5;
+  m.sent_ns = -17;
+  m.entries.push_back({43, {6, 1}, true, std::string("a\0b", 3)});
+  std::string bytes = EncodeMessage(m);
+  StatusOr<Message> back = DecodeMessage(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(EncodeMessage(*back), bytes);
+  EXPECT_EQ(back->entries[0].value, std::string("a\0b", 3));
+  EXPECT_EQ(back->sent_ns, -17);
+}
+
+TEST(Codec, TruncatedMessageIsCorruption) {
+  Message m;
+  m.type = MsgType::kAccept;
+  m.entries.push_back({1, {1, 1}, false, "value"});
+  std::string bytes = EncodeMessage(m);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeMessage(bytes.substr(0, n)).ok()) << n;
+  }
+  EXPECT_FALSE(DecodeMessage(bytes + "x").ok());
+}
+
+TEST(Codec, ValueAndMetadataRoundTrip) {
+  Value batch{Value::Kind::kBatch, {"x", "", "yz"}, {}};
+  EXPECT_EQ(DecodeValue(EncodeValue(batch))->commands, batch.commands);
+  Value config{Value::Kind::kConfig, {}, {{{1, 11}, {2, 22}}, {3}}};
+  EXPECT_EQ(DecodeValue(EncodeValue(config))->config, config.config);
+  Metadata meta{{4, 2}, 99, {{0, config.config}, {12, config.config}}};
+  StatusOr<Metadata> back = DecodeMetadata(EncodeMetadata(meta));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->promised, meta.promised);
+  EXPECT_EQ(back->disk_id, 99u);
+  EXPECT_EQ(back->configs, meta.configs);
+}
+
+TEST(Codec, EncodingIsDeterministic) {
+  Value v{Value::Kind::kBatch, {"same"}, {}};
+  EXPECT_EQ(EncodeValue(v), EncodeValue(v));
+}
+
+}  // namespace
+}  // namespace paxosfs::replica

@@ -1,0 +1,109 @@
+// Helpers for the core's unit tests: options with short timeouts and a tiny
+// synchronous cluster that delivers every message at once (or drops those
+// on cut links), persisting nothing since nothing crashes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "replica/core/core.h"
+
+namespace paxosfs::replica {
+
+constexpr int64_t kMs = 1'000'000;
+
+inline Config Genesis(int voters, int learners = 0) {
+  Config c;
+  for (int i = 1; i <= voters; ++i) c.voters.push_back({NodeId(i), 1000u + i});
+  for (int i = 1; i <= learners; ++i) c.learners.push_back(voters + i);
+  return c;
+}
+
+inline Options TestOptions(NodeId id, const Config& genesis) {
+  Options o;
+  o.id = id;
+  o.genesis = genesis;
+  o.pipeline_window = 4;
+  o.batch_commands_max = 3;
+  o.heartbeat_interval_ns = 10 * kMs;
+  o.election_timeout_ns = 100 * kMs;
+  o.lease_ns = 200 * kMs;
+  o.seed = 7;
+  return o;
+}
+
+inline PersistentState Bootstrapped(const Config& genesis, NodeId id) {
+  PersistentState s;
+  s.metadata = Core::BootstrapMetadata(genesis, id);
+  return s;
+}
+
+class TestCluster {
+ public:
+  explicit TestCluster(int voters, int learners = 0)
+      : genesis_(Genesis(voters, learners)) {
+    for (int i = 1; i <= voters + learners; ++i) {
+      PersistentState disk;
+      if (i <= voters) disk = Bootstrapped(genesis_, i);
+      cores_[i] = std::make_unique<Core>(TestOptions(i, genesis_),
+                                         std::move(disk), now_);
+    }
+  }
+  Core& node(NodeId id) { return *cores_.at(id); }
+  int64_t now() const { return now_; }
+  std::vector<ChosenEntry>& applied(NodeId id) { return applied_[id]; }
+  std::vector<uint64_t>& reads(NodeId id) { return reads_[id]; }
+  void Cut(NodeId a, NodeId b) { cut_.insert({a, b}), cut_.insert({b, a}); }
+  void HealAll() { cut_.clear(); }
+
+  // Delivers messages until none are left.
+  void Settle() {
+    for (int round = 0; round < 1000; ++round) {
+      std::vector<Envelope> out;
+      for (auto& [id, core] : cores_) {
+        Ready r = core->TakeReady();
+        core->CheckAll();
+        for (ChosenEntry& e : r.committed) applied_[id].push_back(e);
+        for (uint64_t rid : r.reads_ready) reads_[id].push_back(rid);
+        for (Envelope& e : r.messages) out.push_back(std::move(e));
+      }
+      if (out.empty()) return;
+      for (Envelope& e : out) {
+        if (!cut_.count({e.from, e.to})) cores_.at(e.to)->Step(e, now_);
+      }
+    }
+  }
+
+  void Advance(int64_t ns, int64_t step_ns = 5 * kMs) {
+    for (int64_t t = 0; t < ns; t += step_ns) {
+      now_ += step_ns;
+      for (auto& [id, core] : cores_) core->Tick(now_);
+      Settle();
+    }
+  }
+
+  NodeId Leader() {
+    NodeId leader = kNoNode;
+    for (auto& [id, core] : cores_) {
+      if (core->role() == Role::kLeader) leader = id;
+    }
+    return leader;
+  }
+
+  NodeId ElectLeader() {
+    for (int i = 0; i < 200 && Leader() == kNoNode; ++i) Advance(5 * kMs);
+    return Leader();
+  }
+
+ private:
+  Config genesis_;
+  int64_t now_ = 0;
+  std::map<NodeId, std::unique_ptr<Core>> cores_;
+  std::map<NodeId, std::vector<ChosenEntry>> applied_;
+  std::map<NodeId, std::vector<uint64_t>> reads_;
+  std::set<std::pair<NodeId, NodeId>> cut_;
+};
+
+}  // namespace paxosfs::replica
