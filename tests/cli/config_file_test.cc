@@ -137,6 +137,15 @@ TEST(ConfigFileTest, Read_File_ParsesAndNamesFileInErrors) {
   std::filesystem::remove_all(tmpl);
 }
 
+TEST(ConfigFileTest, Read_ShippedDefault_Parses) {
+  auto read = ReadServeConfig(PAXOSFS_SOURCE_DIR "/packaging/main.conf");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->data_dir, "/var/lib/paxosfs/main");
+  EXPECT_EQ(read->mount_point, "/srv/paxosfs");
+  EXPECT_EQ(read->no_mount, std::nullopt);
+  EXPECT_EQ(read->verbose, false);
+}
+
 TEST(ConfigFileTest, Merge_FileFillsWhatTheCommandLineLacks) {
   ServeConfig config;
   config.data_dir = "/d";
