@@ -22,6 +22,8 @@
 #                          of /etc/apt/sources.list*, else deb.debian.org)
 #   PAXOSFS_DEB_TEST_PORT  first peer port (default 17411; nodes use 3)
 #   PAXOSFS_DEB_TEST_KEEP=1  keep the root directory for inspection
+#   PAXOSFS_DEB_TEST_CACHE   where the root tarball is cached
+#                            (default /var/cache/paxosfs-deb-test)
 # The clean root is cached as a tarball in /var/cache/paxosfs-deb-test/, so
 # only the first run runs debootstrap. Not part of scripts/test.sh (CI):
 # it needs root, the network and a few minutes (see README, "Install from a
@@ -147,7 +149,7 @@ if [ -z "$mirror" ]; then
     grep -v security | head -1 | tr -d ' ' || true)
   mirror=${mirror:-http://deb.debian.org/debian}
 fi
-cache=/var/cache/paxosfs-deb-test
+cache=${PAXOSFS_DEB_TEST_CACHE:-/var/cache/paxosfs-deb-test}
 tarball=$cache/bookworm-minbase-systemd-man.tar.gz
 if [ ! -f "$tarball" ]; then
   echo "debootstrap from $mirror (first run; cached in $tarball)"
@@ -207,6 +209,16 @@ in_root systemd-analyze verify /lib/systemd/system/paxosfs@.service \
   }
 cat "$work/verify.log"
 echo "systemd-analyze verify paxosfs@.service: ok"
+
+step "a bad configuration file names the file, the line and the fix"
+printf 'data = /var/lib/paxosfs/x\nmountpoint = /srv/x\n' >"$root/etc/paxosfs/bad.conf"
+if in_root paxosfs serve --config /etc/paxosfs/bad.conf 2>"$work/bad.txt"; then
+  fail "serve accepted a bad configuration file"
+fi
+cat "$work/bad.txt"
+grep -q "/etc/paxosfs/bad.conf:2: unknown key 'mountpoint'; write 'mount = DIR'" \
+  "$work/bad.txt" || fail "unexpected error for a bad configuration file"
+rm "$root/etc/paxosfs/bad.conf"
 
 # ----------------------------------------------------------------- cluster
 port=${PAXOSFS_DEB_TEST_PORT:-17411}
