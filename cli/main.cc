@@ -2,8 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 
+#include "cli/config_file.h"
 #include "cli/demo_command.h"
 #include "cli/init_command.h"
 #include "cli/serve_command.h"
@@ -34,22 +36,45 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
 void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
   CLI::App* serve = app.add_subcommand(
       "serve", "Run a node in the foreground and mount the shared directory");
-  serve
-      ->add_option("--data", flags.data_dir,
-                   "Data directory made by `paxosfs init`")
-      ->required();
+  // Owned by the callback, which outlives parsing.
+  auto config = std::make_shared<std::string>();
+  serve->add_option("--config", *config,
+                    "key = value file (man paxosfs); flags override it");
+  auto* data = serve->add_option("--data", flags.data_dir,
+                                 "Data directory made by `paxosfs init`");
   auto* mount = serve->add_option("--mount", flags.mount_point,
                                   "Empty directory to mount");
   auto* no_mount =
       serve->add_flag("--no-mount", flags.no_mount,
                       "Replicate without mounting (a pure replica)");
   mount->excludes(no_mount);
-  serve->add_flag("--verbose", flags.verbose, "Log debug lines");
-  serve->callback([&flags] {
+  auto* verbose =
+      serve->add_flag("--verbose", flags.verbose, "Log debug lines");
+  serve->callback([&flags, config, data, mount, no_mount, verbose] {
+    if (!config->empty()) {
+      auto file = paxosfs::cli::ReadServeConfig(*config);
+      if (!file.ok()) {
+        std::fprintf(stderr, "paxosfs serve: config: %s\n",
+                     file.status().ToString().c_str());
+        std::exit(2);
+      }
+      paxosfs::cli::MergeServeConfig(
+          *file,
+          {data->count() > 0, mount->count() > 0, no_mount->count() > 0,
+           verbose->count() > 0},
+          &flags);
+    }
+    if (flags.data_dir.empty()) {
+      std::fprintf(stderr,
+                   "paxosfs serve: give --data DIR, or 'data = DIR' in the "
+                   "--config file\n");
+      std::exit(2);
+    }
     if (!flags.no_mount && flags.mount_point.empty()) {
       std::fprintf(stderr,
                    "paxosfs serve: give --mount DIR (an empty directory), or "
-                   "--no-mount to replicate without mounting\n");
+                   "--no-mount to replicate without mounting (or 'mount = DIR' "
+                   "or 'no-mount = true' in the --config file)\n");
       std::exit(2);
     }
     std::exit(paxosfs::cli::RunServe(flags));
