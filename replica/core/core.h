@@ -146,6 +146,7 @@ class Core {
     uint64_t config_slot = 0;  // Slot of our unchosen config proposal.
     int64_t start_ns = 0;
     int64_t last_heartbeat_ns = -1;
+    uint64_t commit_sent = 0;
   };
   struct Read {
     int64_t deadline_ns = 0;

@@ -257,6 +257,15 @@ void Core::HandleHeartbeatReply(const Envelope& env, int64_t /*now_ns*/) {
 
 void Core::LeaderTick(int64_t now_ns) {
   Leader& l = *leader_state_;
+  if (chosen_prefix_ > l.commit_sent) {
+    l.commit_sent = chosen_prefix_;
+    Message hb;
+    hb.type = MsgType::kHeartbeat;
+    hb.ballot = l.ballot;
+    hb.commit = chosen_prefix_;
+    hb.sent_ns = now_ns;
+    for (NodeId n : LatestConfig().AllNodes()) Send(n, hb);
+  }
   if (l.last_heartbeat_ns >= 0 &&
       now_ns - l.last_heartbeat_ns < opt_.heartbeat_interval_ns) {
     FillWindow(now_ns);

@@ -52,6 +52,24 @@ TEST(Propose, AppliedInOrderOnEveryReplicaIncludingLearners) {
   }
 }
 
+// A follower's writer waits for its own node to apply: the leader tells
+// followers the new commit index on its next tick, not a heartbeat later.
+TEST(Propose, FollowersLearnTheCommitOnTheLeadersNextTick) {
+  TestCluster c(3);
+  NodeId leader = c.ElectLeader();
+  c.Advance(20 * kMs);
+  size_t before = c.applied(leader == 1 ? 2 : 1).size();
+  ASSERT_TRUE(c.node(leader).Propose(Cmd("cmd", 1), c.now()).ok());
+  c.Settle();
+  c.Advance(1 * kMs, 1 * kMs);  // Well inside the 10 ms heartbeat interval.
+  for (NodeId n = 1; n <= 3; ++n) {
+    ASSERT_GT(c.applied(n).size(), before) << "node " << n;
+    EXPECT_EQ(c.applied(n).back().commands,
+              std::vector<std::string>{Cmd("cmd", 1)})
+        << "node " << n;
+  }
+}
+
 TEST(Propose, BatchesWhenTheWindowIsFull) {
   TestCluster c(3);
   NodeId leader = c.ElectLeader();
