@@ -17,6 +17,13 @@ namespace paxosfs::fsm {
 
 using snapshot::InodeRow;
 
+// A result carrying only `error` (an errno).
+inline proto::Result Err(int error) {
+  proto::Result r;
+  r.set_error(error);
+  return r;
+}
+
 // Fills a proto Attr from an inode row.
 void ToAttr(const InodeRow& row, proto::Attr* attr);
 // 0 if `name` is a valid directory entry name, else its errno.

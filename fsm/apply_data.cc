@@ -11,12 +11,6 @@
 namespace paxosfs::fsm {
 namespace {
 
-proto::Result Err(int error) {
-  proto::Result r;
-  r.set_error(error);
-  return r;
-}
-
 bool Has(uint32_t valid, proto::SetAttrBits bit) { return (valid & bit) != 0; }
 
 // Namespaces Linux filesystems accept without ACL support. POSIX ACLs

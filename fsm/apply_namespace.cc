@@ -9,12 +9,6 @@
 namespace paxosfs::fsm {
 namespace {
 
-proto::Result Err(int error) {
-  proto::Result r;
-  r.set_error(error);
-  return r;
-}
-
 // Permission bits a command may carry.
 constexpr uint32_t kPermMask = 07777;
 

@@ -9,15 +9,7 @@
 #include "fsm/commands.h"
 
 namespace paxosfs::fsm {
-namespace {
-
-proto::Result Err(int error) {
-  proto::Result r;
-  r.set_error(error);
-  return r;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 StatusOr<int> Applier::PlanRename(const proto::Rename& op, RenamePlan* p) {
   const uint32_t flags = op.flags();

@@ -18,11 +18,7 @@ snapshot::StoreOptions StoreOptionsFor(const Options& options, bool read_only) {
   return o;
 }
 
-std::string ErrorResult(int error) {
-  proto::Result r;
-  r.set_error(error);
-  return r.SerializeAsString();
-}
+std::string ErrorResult(int error) { return Err(error).SerializeAsString(); }
 
 }  // namespace
 

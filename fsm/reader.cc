@@ -13,12 +13,6 @@
 namespace paxosfs::fsm {
 namespace {
 
-proto::Result Err(int error) {
-  proto::Result r;
-  r.set_error(error);
-  return r;
-}
-
 // readdir offsets: 1 and 2 follow "." and ".."; entries use their cookie,
 // which the store hands out from 3 upward and never reuses.
 constexpr uint64_t kDotOffset = 1;
