@@ -25,6 +25,13 @@ void EncodeChunk(std::string_view raw, int zstd_level,
   chunk->set_codec(proto::CHUNK_RAW);
 }
 
+namespace {
+
+// SourceOptions::chunk_bytes is at most 2 MiB.
+constexpr uint32_t kChunkRawBytesMax = 2 << 20;
+
+}  // namespace
+
 StatusOr<std::string> DecodeChunk(const proto::SnapshotChunk& chunk) {
   std::string where = "snapshot chunk at offset " +
                       std::to_string(chunk.offset()) + " of " +
@@ -33,6 +40,13 @@ StatusOr<std::string> DecodeChunk(const proto::SnapshotChunk& chunk) {
   if (chunk.codec() == proto::CHUNK_RAW) {
     raw = chunk.data();
   } else if (chunk.codec() == proto::CHUNK_ZSTD) {
+    // Senders cut chunks of at most 2 MiB: a larger claim is damage, and
+    // trusting it would let one message allocate gigabytes.
+    if (chunk.raw_len() > kChunkRawBytesMax) {
+      return Status::Corruption(where + " announces " +
+                                std::to_string(chunk.raw_len()) +
+                                " bytes, more than a chunk can hold");
+    }
     raw.resize(chunk.raw_len());
     size_t n = ZSTD_decompress(raw.data(), raw.size(), chunk.data().data(),
                                chunk.data().size());
