@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -127,6 +128,51 @@ TEST_F(MountTest, Xattrs) {
   ASSERT_EQ(removexattr(P("f").c_str(), "user.k"), 0);
   EXPECT_EQ(getxattr(P("f").c_str(), "user.k", buf, sizeof(buf)), -1);
   EXPECT_EQ(errno, ENODATA);
+}
+
+TEST_F(MountTest, Utimens_SetsAndKeepsTimes) {
+  WriteFile("f", "x");
+  timespec times[2] = {{1'000'000'000, 123}, {1'100'000'000, 456}};
+  ASSERT_EQ(utimensat(AT_FDCWD, P("f").c_str(), times, 0), 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_atim.tv_sec, 1'000'000'000);
+  EXPECT_EQ(st.st_atim.tv_nsec, 123);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1'100'000'000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 456);
+}
+
+// default_permissions: the kernel checks mode bits against the caller.
+TEST_F(MountTest, Permissions_OtherUserDeniedByModeBits) {
+  WriteFile("private", "secret");
+  ASSERT_EQ(chmod(P("private").c_str(), 0600), 0);
+  WriteFile("public", "hello");
+  ASSERT_EQ(chmod(P("public").c_str(), 0644), 0);
+  // mkdtemp made the test's directory 0700; let "nobody" reach the mount.
+  ASSERT_EQ(chmod(root_.c_str(), 0755), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // As "nobody": may read the 0644 file, nothing else.
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+    if (open(P("private").c_str(), O_RDONLY) != -1 || errno != EACCES) {
+      _exit(11);
+    }
+    int fd = open(P("public").c_str(), O_RDONLY);
+    if (fd < 0) _exit(12);
+    close(fd);
+    if (open(P("public").c_str(), O_WRONLY) != -1 || errno != EACCES) {
+      _exit(13);
+    }
+    if (mkdir(P("nope").c_str(), 0755) != -1 || errno != EACCES) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: setuid failed, 11: read a 0600 file, 12: could not read a 0644 "
+         "file, 13: wrote a 0644 file, 14: created in a 0755 root dir";
 }
 
 TEST_F(MountTest, StatFs_Answers) {
