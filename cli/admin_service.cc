@@ -1,26 +1,69 @@
 #include "cli/admin_service.h"
 
+#include <chrono>
+
 #include "cli/version.h"
+#include "replica/core/codec.h"
 
 namespace paxosfs::cli {
 namespace {
 
-std::string AddressOf(const Identity& identity, uint64_t node) {
-  for (const Member& m : identity.members) {
-    if (m.id == node) return m.address;
-  }
-  return "";
-}
+// Long enough for a change to be chosen under load; a change that takes
+// longer is reported as still in progress, not as failed.
+constexpr auto kChangeTimeout = std::chrono::seconds(10);
 
-void AddMember(const Identity& identity, uint64_t node, const char* role,
+void AddMember(const replica::Config& config, uint64_t node, const char* role,
                proto::NodeStatus* reply) {
   proto::MemberStatus* s = reply->add_members();
   s->set_id(node);
-  s->set_address(AddressOf(identity, node));
+  auto it = config.addresses.find(node);
+  if (it != config.addresses.end()) s->set_address(it->second);
   s->set_role(role);
 }
 
+grpc::Status ToGrpc(const Status& s) {
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return grpc::Status::OK;
+    case StatusCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case StatusCode::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case StatusCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case StatusCode::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case StatusCode::kAborted:
+      code = grpc::StatusCode::ABORTED;
+      break;
+    case StatusCode::kTimedOut:
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      break;
+    case StatusCode::kPermissionDenied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
+    default:
+      code = grpc::StatusCode::INTERNAL;
+  }
+  return grpc::Status(code, s.message());
+}
+
 }  // namespace
+
+AdminService::~AdminService() {
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  for (std::thread& t : workers_) t.join();
+}
+
+void AdminService::SetDriver(replica::Driver* driver) {
+  std::lock_guard<std::mutex> lock(driver_mu_);
+  driver_.store(driver);
+}
 
 grpc::ServerUnaryReactor* AdminService::GetStatus(
     grpc::CallbackServerContext* context, const proto::StatusRequest*,
@@ -48,18 +91,76 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(
     reply->set_is_leader(s.is_leader);
     reply->set_lease_valid(s.lease_valid);
     reply->set_voting(s.voting);
+    reply->set_disk_id(s.disk_id);
     reply->set_chosen_index(s.chosen_index);
     reply->set_log_first_slot(s.log_first_slot);
+    reply->set_snapshot_needed(s.snapshot_index);
     for (const replica::Voter& v : s.config.voters) {
-      AddMember(identity_, v.node, "voter", reply);
+      AddMember(s.config, v.node, "voter", reply);
     }
     for (replica::NodeId learner : s.config.learners) {
-      AddMember(identity_, learner, "learner", reply);
+      AddMember(s.config, learner, "learner", reply);
     }
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::ChangeMembership(
+    grpc::CallbackServerContext* context,
+    const proto::MemberChangeRequest* request,
+    proto::MemberChangeReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  workers_.emplace_back([this, reactor, request, reply] {
+    reactor->Finish(Change(*request, reply));
+  });
+  return reactor;
+}
+
+grpc::Status AdminService::Change(const proto::MemberChangeRequest& request,
+                                  proto::MemberChangeReply* reply) {
+  if (request.cluster_id() != identity_.cluster_id) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "this node belongs to cluster " + identity_.cluster_id +
+                            ", not " + request.cluster_id());
+  }
+  replica::MembershipChange change;
+  change.kind = static_cast<replica::MembershipChange::Kind>(request.kind());
+  if (request.kind() < proto::MemberChangeRequest::ADD_LEARNER ||
+      request.kind() > proto::MemberChangeRequest::REMOVE) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "unknown membership change kind");
+  }
+  change.node = request.node();
+  change.address = request.address();
+  change.disk_id = request.disk_id();
+  std::lock_guard<std::mutex> lock(driver_mu_);
+  replica::Driver* driver = driver_.load();
+  if (driver == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the node is starting or stopping");
+  }
+  auto node = driver->ChangeMembership(change);
+  if (!node.ok()) return ToGrpc(node.status());
+  auto deadline = std::chrono::steady_clock::now() + kChangeTimeout;
+  replica::DriverStatus s = driver->status();
+  while (!replica::ChangeVisible(s.config, change, *node)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "the change was proposed but not chosen within 10 "
+                          "s; check `paxosfs members` before retrying");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    s = driver->status();
+  }
+  replica::Metadata history;
+  history.configs = s.configs;
+  reply->set_node(*node);
+  reply->set_cluster_id(identity_.cluster_id);
+  reply->set_configs(replica::EncodeMetadata(history));
+  return grpc::Status::OK;
 }
 
 }  // namespace paxosfs::cli

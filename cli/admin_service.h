@@ -1,12 +1,18 @@
-// The node's admin API (proto/admin.proto): status for `paxosfs status`.
-// Served with the callback API; GetStatus reads local state only and never
-// waits for consensus.
+// The node's admin API (proto/admin.proto): status for `paxosfs status`, and
+// membership changes for `paxosfs join` and `paxosfs members`. Served with
+// the callback API: GetStatus reads local state only; ChangeMembership,
+// which waits for consensus, runs on a worker thread of its own and
+// finishes the reactor from there.
 //
 // Thread safety: gRPC calls it from its threads; everything it reads is
-// thread-safe.
+// thread-safe. Destroy it after the gRPC server has shut down.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "cli/data_dir.h"
 #include "fsm/filesystem.h"
@@ -24,20 +30,35 @@ class AdminService final : public proto::Admin::CallbackService {
         mount_point_(std::move(mount_point)),
         fs_(fs),
         applier_(applier) {}
+  ~AdminService() override;
 
-  // Set once the driver runs; until then status shows no consensus state.
-  void SetDriver(const replica::Driver* driver) { driver_ = driver; }
+  // Set once the driver runs, cleared before it stops; until then status
+  // shows no consensus state and membership changes are refused.
+  void SetDriver(replica::Driver* driver);
 
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const proto::StatusRequest* request,
                                       proto::NodeStatus* reply) override;
+  grpc::ServerUnaryReactor* ChangeMembership(
+      grpc::CallbackServerContext* context,
+      const proto::MemberChangeRequest* request,
+      proto::MemberChangeReply* reply) override;
 
  private:
+  grpc::Status Change(const proto::MemberChangeRequest& request,
+                      proto::MemberChangeReply* reply);
+
   const Identity identity_;
   const std::string mount_point_;
   fsm::Filesystem* const fs_;
   const replica::Applier* const applier_;
-  std::atomic<const replica::Driver*> driver_{nullptr};
+
+  // Lock order: driver_mu_ is a leaf. Held while a change uses the driver,
+  // so SetDriver(nullptr) waits for changes in progress.
+  std::mutex driver_mu_;
+  std::atomic<replica::Driver*> driver_{nullptr};
+  std::mutex workers_mu_;
+  std::vector<std::thread> workers_;  // Guarded by workers_mu_.
 };
 
 }  // namespace paxosfs::cli

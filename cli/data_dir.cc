@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
@@ -40,6 +41,15 @@ std::string Body(const Identity& id) {
   return out.str();
 }
 
+Status BadLine(const std::string& path, int line, const std::string& why) {
+  return Status::Corruption(
+      path + ":" + std::to_string(line) + ": " + why +
+      ". The node identity is damaged; restore it from a backup, or wipe "
+      "this data directory and add the node again");
+}
+
+}  // namespace
+
 Status WriteFileDurably(const std::string& dir, const std::string& name,
                         const std::string& data) {
   std::string tmp = dir + "/." + name + ".tmp";
@@ -70,19 +80,13 @@ Status WriteFileDurably(const std::string& dir, const std::string& name,
   return Status::Ok();
 }
 
-Status BadLine(const std::string& path, int line, const std::string& why) {
-  return Status::Corruption(
-      path + ":" + std::to_string(line) + ": " + why +
-      ". The node identity is damaged; restore it from a backup, or wipe "
-      "this data directory and add the node again");
-}
-
-}  // namespace
-
 replica::Config GenesisConfig(const Identity& identity) {
   replica::Config config;
-  for (const Member& m : identity.members)
+  for (const Member& m : identity.members) {
     config.voters.push_back({m.id, m.id});
+    config.addresses[m.id] = m.address;
+    config.next_node_id = std::max(config.next_node_id, m.id + 1);
+  }
   return config;
 }
 

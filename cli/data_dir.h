@@ -51,6 +51,11 @@ std::string FormatMembers(const std::vector<Member>& members);
 // that already holds one (kAlreadyExists, naming its cluster and node).
 Status CreateDataDir(const std::string& dir, const Identity& identity);
 
+// Writes DIR/NAME so that a crash leaves the old contents or the new ones
+// (a temporary file, fsync, rename, fsync of DIR). Files are created 0600.
+Status WriteFileDurably(const std::string& dir, const std::string& name,
+                        const std::string& data);
+
 // Reads and checks DIR's identity: kNotFound if DIR was never initialised,
 // kCorruption (with the line and the fix) if the file is damaged.
 StatusOr<Identity> ReadIdentity(const std::string& dir);

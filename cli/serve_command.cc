@@ -2,34 +2,47 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <vector>
 
 #include "cli/admin_service.h"
 #include "cli/data_dir.h"
 #include "cli/node_backend.h"
+#include "cli/promoter.h"
+#include "cli/rebuild.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "fsm/filesystem.h"
 #include "fuse/mount.h"
 #include "log/file_log.h"
 #include "replica/applier.h"
+#include "replica/core/codec.h"
 #include "replica/driver.h"
 #include "replica/transport/peer_transport.h"
+#include "snapshot/stream.h"
 
 namespace paxosfs::cli {
 namespace {
 
+constexpr int kFailed = 1;
+constexpr int kStopped = 0;
+constexpr int kRebuild = -1;  // Execute again to install a snapshot.
+
 int Fail(const std::string& what, const Status& status) {
   std::fprintf(stderr, "paxosfs serve: %s: %s\n", what.c_str(),
                status.ToString().c_str());
-  return 1;
+  return kFailed;
 }
 
 // Blocks SIGINT and SIGTERM in every thread (threads inherit the mask) so
-// they can be awaited with sigwait by the main thread alone.
+// they can be awaited with sigtimedwait by the main thread alone.
 sigset_t BlockStopSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -39,21 +52,40 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
-}  // namespace
+// The peer addresses the log's metadata knows, other than this node's.
+std::vector<std::string> KnownPeers(const log::Log& log, uint64_t self) {
+  std::vector<std::string> peers;
+  auto meta = replica::DecodeMetadata(log.Metadata());
+  if (!meta.ok() || meta->configs.empty()) return peers;
+  for (const auto& [node, address] : meta->configs.back().second.addresses) {
+    if (node != self) peers.push_back(address);
+  }
+  return peers;
+}
 
-int RunServe(const ServeFlags& flags) {
-  if (flags.verbose) SetLogLevel(LogLevel::kDebug);
-  // Log values and chunks are up to megabytes and churn constantly. glibc
-  // would mmap and unmap each such buffer, and the kernel would zero fresh
-  // pages every time (half the driver's CPU in profiles); keep them in the
-  // heap and keep freed memory for reuse.
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  sigset_t stop_signals = BlockStopSignals();
-  auto identity = ReadIdentity(flags.data_dir);
-  if (!identity.ok()) return Fail("data directory", identity.status());
-  const Identity& id = *identity;
+void ExecuteAgain() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execv("/proc/self/exe", argv.data());
+  std::fprintf(stderr, "paxosfs serve: cannot execute itself again: %s\n",
+               std::strerror(errno));
+}
 
+// Runs the node until a stop signal (kStopped) or until it must rebuild
+// from a snapshot (kRebuild); every component is stopped on return.
+int ServeOnce(const ServeFlags& flags, const Identity& id,
+              const sigset_t& stop_signals) {
   log::RecoveryReport recovery;
   auto log = log::OpenFileLog(log::PosixEnv(), LogDir(flags.data_dir),
                               log::FileLogOptions(), &recovery);
@@ -65,8 +97,18 @@ int RunServe(const ServeFlags& flags) {
          static_cast<unsigned long long>(recovery.torn_bytes_cut),
          recovery.torn_segment.c_str());
   }
+  Status rebuilt = RebuildIfDue(flags.data_dir, id.cluster_id,
+                                KnownPeers(**log, id.node_id), log->get());
+  if (!rebuilt.ok()) return Fail("rebuild", rebuilt);
   auto fs = fsm::Filesystem::Open(StorePath(flags.data_dir), fsm::Options());
   if (!fs.ok()) return Fail("store", fs.status());
+
+  snapshot::SourceOptions source_options;
+  source_options.cluster_id = id.cluster_id;
+  source_options.store_path = StorePath(flags.data_dir);
+  source_options.dir = flags.data_dir + "/snapshots";
+  auto source = snapshot::SnapshotSource::Create(source_options);
+  if (!source.ok()) return Fail("snapshot service", source.status());
 
   std::unique_ptr<NodeBackend> backend;
   replica::Applier applier(
@@ -90,15 +132,12 @@ int RunServe(const ServeFlags& flags) {
                                     d->Receive(from, std::move(body));
                                   }
                                 },
-                                {&admin});
+                                {&admin, (*source)->service()});
   if (!transport.ok()) return Fail("peer service", transport.status());
 
   replica::DriverOptions driver_options;
   driver_options.node_id = id.node_id;
   driver_options.genesis = GenesisConfig(id);
-  for (const Member& m : id.members) {
-    if (m.id != id.node_id) (*transport)->SetPeer(m.id, m.address);
-  }
   auto driver = replica::Driver::Start(driver_options, log->get(),
                                        transport->get(), &applier);
   if (!driver.ok()) return Fail("consensus", driver.status());
@@ -125,17 +164,61 @@ int RunServe(const ServeFlags& flags) {
        static_cast<unsigned long long>(id.node_id), id.cluster_id.c_str(),
        id.listen.c_str(), mount ? ", mounted at " : "",
        mount ? flags.mount_point.c_str() : "");
+  std::unique_ptr<Promoter> promoter;
+  if (flags.promote) {
+    promoter = std::make_unique<Promoter>(id, driver->get(), &applier);
+  }
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
-  Logf(LogLevel::kInfo, "node", "%s received; unmounting and stopping",
-       strsignal(signal));
+  int outcome = kStopped;
+  const timespec poll = {0, 200'000'000};
+  while (true) {
+    int signal = sigtimedwait(&stop_signals, nullptr, &poll);
+    if (signal > 0) {
+      Logf(LogLevel::kInfo, "node", "%s received; unmounting and stopping",
+           strsignal(signal));
+      break;
+    }
+    replica::DriverStatus s = (*driver)->status();
+    if (s.snapshot_index > applier.applied_index()) {
+      auto it = s.config.addresses.find(s.snapshot_peer);
+      std::string peer = it == s.config.addresses.end() ? "" : it->second;
+      Status marked = MarkForRebuild(flags.data_dir, peer);
+      if (!marked.ok()) return Fail("rebuild", marked);
+      Logf(LogLevel::kWarning, "node",
+           "stopping to rebuild from a snapshot of node %llu (slot >= %llu)",
+           static_cast<unsigned long long>(s.snapshot_peer),
+           static_cast<unsigned long long>(s.snapshot_index));
+      outcome = kRebuild;
+      break;
+    }
+  }
+  promoter.reset();
   if (mount) mount->Stop();
   backend->SetMount(nullptr);
   driver_ptr.store(nullptr);
   admin.SetDriver(nullptr);
   driver->reset();
-  return 0;
+  transport->reset();
+  return outcome;
+}
+
+}  // namespace
+
+int RunServe(const ServeFlags& flags) {
+  if (flags.verbose) SetLogLevel(LogLevel::kDebug);
+  // Log values and chunks are up to megabytes and churn constantly. glibc
+  // would mmap and unmap each such buffer, and the kernel would zero fresh
+  // pages every time (half the driver's CPU in profiles); keep them in the
+  // heap and keep freed memory for reuse.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  sigset_t stop_signals = BlockStopSignals();
+  auto identity = ReadIdentity(flags.data_dir);
+  if (!identity.ok()) return Fail("data directory", identity.status());
+  int outcome = ServeOnce(flags, *identity, stop_signals);
+  if (outcome != kRebuild) return outcome;
+  ExecuteAgain();
+  return kFailed;
 }
 
 }  // namespace paxosfs::cli

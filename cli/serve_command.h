@@ -1,6 +1,11 @@
 // `paxosfs serve`: runs one node in the foreground until SIGINT or SIGTERM:
-// the consensus driver, the peer and admin services, the state machine
-// applier and (unless --no-mount) the FUSE mount.
+// the consensus driver, the peer, admin and snapshot services, the state
+// machine applier and (unless --no-mount) the FUSE mount.
+//
+// A node marked for a rebuild (cli/rebuild.h) first installs a peer's
+// snapshot. A running node that learns it fell behind its peers' truncated
+// logs marks itself, stops everything and executes itself again, so the
+// rebuild happens in the same process id (what systemd and tests watch).
 #pragma once
 
 #include <string>
@@ -12,6 +17,9 @@ struct ServeFlags {
   std::string mount_point;  // Empty with no_mount.
   bool no_mount = false;
   bool verbose = false;
+  // Ask the leader to make this node a voter once it has caught up (set by
+  // `paxosfs join --voter`).
+  bool promote = false;
 };
 
 // Returns the process exit code; errors go to stderr saying what to do.

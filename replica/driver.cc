@@ -39,12 +39,20 @@ struct ReadWaiter {
   uint64_t index = 0;
 };
 
+struct ChangeWaiter {
+  MembershipChange change;
+  bool done = false;
+  StatusOr<NodeId> result = Status::Aborted("not handled");
+};
+
 struct Inputs {
   std::deque<std::pair<uint64_t, std::string>> messages;
   std::deque<std::string> proposals;
   std::deque<std::shared_ptr<ReadWaiter>> reads;
+  std::deque<std::shared_ptr<ChangeWaiter>> changes;
   bool Empty() const {
-    return messages.empty() && proposals.empty() && reads.empty();
+    return messages.empty() && proposals.empty() && reads.empty() &&
+           changes.empty();
   }
 };
 
@@ -71,6 +79,7 @@ class DriverImpl final : public Driver {
       stopping_ = true;
     }
     cv_.notify_all();
+    read_cv_.notify_all();
     thread_.join();
     FailReads(Status::Aborted("the node is shutting down"));
   }
@@ -110,6 +119,19 @@ class DriverImpl final : public Driver {
     return waiter->index;
   }
 
+  StatusOr<NodeId> ChangeMembership(const MembershipChange& change) override {
+    auto waiter = std::make_shared<ChangeWaiter>();
+    waiter->change = change;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!status_.error.ok()) return status_.error;
+    inputs_.changes.push_back(waiter);
+    cv_.notify_one();
+    // The driver thread answers within one turn, or at stop.
+    read_cv_.wait(lock, [&] { return waiter->done || stopping_; });
+    if (!waiter->done) return Status::Aborted("the node is shutting down");
+    return waiter->result;
+  }
+
   DriverStatus status() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return status_;
@@ -120,6 +142,8 @@ class DriverImpl final : public Driver {
   void Turn(Inputs inputs);
   void StepMessage(uint64_t from, const std::string& body, int64_t now);
   void Offer(std::string command, int64_t now);
+  StatusOr<NodeId> Change(const MembershipChange& change, int64_t now);
+  void UpdatePeers();
   void SendMessages(const Ready& ready, bool after_sync);
   Status Persist(const Ready& ready);
   void Deliver(Ready& ready);
@@ -138,6 +162,9 @@ class DriverImpl final : public Driver {
   uint64_t last_pushed_ = 0;
   uint64_t last_truncate_check_ = 0;
   Status failed_;
+  uint64_t peers_config_slot_ = UINT64_MAX;  // Peers set from this config.
+  std::map<NodeId, std::string> peers_;
+  std::pair<NodeId, uint64_t> snapshot_needed_{kNoNode, 0};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // Inputs arrived or stopping.
@@ -175,6 +202,9 @@ void DriverImpl::Turn(Inputs inputs) {
     for (auto& waiter : inputs.reads) {
       pending_reads_[core_->RequestRead(now)] = waiter;
     }
+    for (auto& waiter : inputs.changes) {
+      waiter->result = Change(waiter->change, now);
+    }
     core_->Tick(now);
     Ready ready = core_->TakeReady();
     SendMessages(ready, /*after_sync=*/false);
@@ -196,7 +226,65 @@ void DriverImpl::Turn(Inputs inputs) {
     FailReads(failed_);
     pending_reads_.clear();
   }
+  UpdatePeers();
   UpdateStatus();
+  if (!inputs.changes.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& waiter : inputs.changes) {
+        if (!failed_.ok()) waiter->result = failed_;
+        waiter->done = true;
+      }
+    }
+    read_cv_.notify_all();
+  }
+}
+
+StatusOr<NodeId> DriverImpl::Change(const MembershipChange& change,
+                                    int64_t now) {
+  if (core_->role() != Role::kLeader) {
+    NodeId leader = core_->LeaderHint();
+    return Status::Unavailable(
+        leader == kNoNode ? std::string("no leader is elected yet")
+                          : "node " + std::to_string(leader) +
+                                " leads; ask it to change the membership");
+  }
+  auto outcome = ApplyChange(core_->LatestConfig(), change);
+  if (!outcome.ok()) return outcome.status();
+  if (!outcome->unchanged) {
+    PAXOSFS_RETURN_IF_ERROR(core_->ProposeConfig(outcome->next, now));
+    Logf(LogLevel::kInfo, "consensus",
+         "proposed membership change: %s node %llu",
+         ChangeKindName(change.kind),
+         static_cast<unsigned long long>(outcome->node));
+  }
+  return outcome->node;
+}
+
+void DriverImpl::UpdatePeers() {
+  const auto& configs = core_->configs();
+  uint64_t latest = configs.rbegin()->first;
+  if (latest == peers_config_slot_) return;
+  peers_config_slot_ = latest;
+  // The previous configuration still governs slots up to α past the
+  // latest's, so its members stay reachable too.
+  std::map<NodeId, std::string> wanted;
+  auto it = configs.rbegin();
+  for (int i = 0; i < 2 && it != configs.rend(); ++i, ++it) {
+    for (const auto& [node, address] : it->second.addresses) {
+      if (node != options_.node_id) wanted.emplace(node, address);
+    }
+  }
+  for (const auto& [node, address] : peers_) {
+    if (!wanted.count(node)) transport_->RemovePeer(node);
+  }
+  for (const auto& [node, address] : wanted) {
+    auto old = peers_.find(node);
+    if (old == peers_.end() || old->second != address) {
+      transport_->SetPeer(node, address);
+    }
+  }
+  peers_ = std::move(wanted);
 }
 
 void DriverImpl::StepMessage(uint64_t from, const std::string& body,
@@ -288,12 +376,15 @@ void DriverImpl::Deliver(Ready& ready) {
     }
   }
   read_cv_.notify_all();
-  if (ready.snapshot_needed) {
+  if (ready.snapshot_needed &&
+      ready.snapshot_needed->second > snapshot_needed_.second &&
+      ready.snapshot_needed->second > core_->chosen_prefix()) {
+    snapshot_needed_ = *ready.snapshot_needed;
     Logf(LogLevel::kWarning, "consensus",
-         "node %llu needs slots through %llu that this node no longer has; "
-         "it must be rebuilt from a snapshot",
-         static_cast<unsigned long long>(ready.snapshot_needed->first),
-         static_cast<unsigned long long>(ready.snapshot_needed->second));
+         "node %llu no longer has the slots this node needs (it truncated "
+         "its log through %llu); this node must be rebuilt from a snapshot",
+         static_cast<unsigned long long>(snapshot_needed_.first),
+         static_cast<unsigned long long>(snapshot_needed_.second));
   }
 }
 
@@ -324,7 +415,15 @@ void DriverImpl::UpdateStatus() {
   status_.voting = core_->IsAcceptor();
   status_.chosen_index = core_->chosen_prefix();
   status_.log_first_slot = log_->FirstSlot();
+  status_.disk_id = core_->disk_id();
   status_.config = core_->LatestConfig();
+  const auto& configs = core_->configs();
+  if (status_.configs.size() != configs.size() ||
+      status_.configs.back().first != configs.rbegin()->first) {
+    status_.configs.assign(configs.begin(), configs.end());
+  }
+  status_.snapshot_peer = snapshot_needed_.first;
+  status_.snapshot_index = snapshot_needed_.second;
   status_.error = failed_;
 }
 

@@ -4,6 +4,10 @@
 // metadata with one log Sync, only then sends its messages, and pushes
 // chosen slots to the Applier.
 //
+// Peers: the transport is told the address of every node in the latest two
+// configurations, so it reaches members that joined after this node started
+// and stops dialing removed ones once no slot in flight can need them.
+//
 // Forwarding: a proposal made on a node that does not lead goes to the
 // leader the core names; proposals are never retried here (the caller
 // re-offers a command that does not show up applied).
@@ -22,6 +26,7 @@
 #include "log/log.h"
 #include "replica/applier.h"
 #include "replica/core/types.h"
+#include "replica/membership.h"
 #include "replica/transport/peer_transport.h"
 
 namespace paxosfs::replica {
@@ -45,7 +50,16 @@ struct DriverStatus {
   bool voting = false;
   uint64_t chosen_index = 0;
   uint64_t log_first_slot = 0;
-  Config config;
+  uint64_t disk_id = 0;
+  Config config;  // The latest chosen configuration.
+  // Every chosen configuration by the slot that chose it: what a joining
+  // node starts from.
+  std::vector<std::pair<uint64_t, Config>> configs;
+  // Set when a peer reported it no longer has the slots this node needs
+  // (they were truncated behind its checkpoint): only a snapshot of at least
+  // `snapshot_index`, from `snapshot_peer`, lets this node go on.
+  uint64_t snapshot_index = 0;
+  NodeId snapshot_peer = kNoNode;
   Status error;  // A failed log write: the node no longer takes part.
 };
 
@@ -74,6 +88,12 @@ class Driver {
   // state reaches it, it includes every write acknowledged anywhere before
   // the call. Waits at most `timeout`.
   virtual StatusOr<uint64_t> ReadIndex(std::chrono::milliseconds timeout) = 0;
+
+  // Proposes the configuration `change` leads to (leader only; elsewhere
+  // kUnavailable naming the leader). Returns the node the change concerns
+  // once the proposal is placed, not chosen: wait for status().config to
+  // show it (ChangeVisible). kAborted while another change is in progress.
+  virtual StatusOr<NodeId> ChangeMembership(const MembershipChange& change) = 0;
 
   virtual DriverStatus status() const = 0;
 };

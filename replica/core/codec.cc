@@ -36,6 +36,12 @@ class Writer {
     }
     U64(c.learners.size());
     for (NodeId n : c.learners) U64(n);
+    U64(c.addresses.size());
+    for (const auto& [node, address] : c.addresses) {
+      U64(node);
+      Bytes(address);
+    }
+    U64(c.next_node_id);
   }
   std::string Take() { return std::move(out_); }
 
@@ -92,7 +98,18 @@ class Reader {
     for (NodeId& l : c->learners) {
       if (!U64(&l)) return false;
     }
-    return true;
+    if (!Count(&n)) return false;
+    c->addresses.clear();
+    NodeId previous = kNoNode;
+    for (uint64_t i = 0; i < n; ++i) {
+      NodeId node = kNoNode;
+      std::string address;
+      // Strictly increasing ids: the one encoding a map has.
+      if (!U64(&node) || node <= previous || !Bytes(&address)) return false;
+      c->addresses.emplace_hint(c->addresses.end(), node, std::move(address));
+      previous = node;
+    }
+    return U64(&c->next_node_id);
   }
   bool Done() const { return pos_ == in_.size(); }
 

@@ -118,6 +118,8 @@ class Core {
   uint64_t applied_index() const { return applied_; }
   bool IsAcceptor() const;
   const Config& LatestConfig() const;
+  // Every chosen configuration by the slot that chose it (0: genesis).
+  const std::map<uint64_t, Config>& configs() const { return configs_; }
   // The configuration governing `slot`. REQUIRES: slot - α <= chosen prefix.
   const Config& ConfigFor(uint64_t slot) const;
   bool ConfigChangePending() const;

@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,13 @@ struct Voter {
 struct Config {
   std::vector<Voter> voters;
   std::vector<NodeId> learners;
+  // Where each member's peer service listens ("host:port"). Opaque to the
+  // core; carried here so every replica learns a new member's address from
+  // the same log entry that admits it.
+  std::map<NodeId, std::string> addresses;
+  // The id the next admitted node gets: ids are never reused, so a removed
+  // node still running cannot be mistaken for a new one.
+  NodeId next_node_id = 1;
   bool operator==(const Config&) const = default;
 
   // The disk id `node` votes with in this configuration, or 0 if it is not

@@ -33,6 +33,10 @@ class ScriptedDriver : public replica::Driver {
   StatusOr<uint64_t> ReadIndex(std::chrono::milliseconds) override {
     return uint64_t{0};
   }
+  StatusOr<replica::NodeId> ChangeMembership(
+      const replica::MembershipChange&) override {
+    return Status::Unavailable("scripted");
+  }
   replica::DriverStatus status() const override { return {}; }
 
   // Waits until at least `n` proposals were made; returns the n-th (1-based).

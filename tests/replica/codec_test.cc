@@ -41,7 +41,9 @@ TEST(Codec, TruncatedMessageIsCorruption) {
 TEST(Codec, ValueAndMetadataRoundTrip) {
   Value batch{Value::Kind::kBatch, {"x", "", "yz"}, {}};
   EXPECT_EQ(DecodeValue(EncodeValue(batch))->commands, batch.commands);
-  Value config{Value::Kind::kConfig, {}, {{{1, 11}, {2, 22}}, {3}}};
+  Value config{Value::Kind::kConfig,
+               {},
+               {{{1, 11}, {2, 22}}, {3}, {{1, "a:1"}, {3, "c:3"}}, 4}};
   EXPECT_EQ(DecodeValue(EncodeValue(config))->config, config.config);
   Metadata meta{{4, 2}, 99, {{0, config.config}, {12, config.config}}};
   StatusOr<Metadata> back = DecodeMetadata(EncodeMetadata(meta));
@@ -49,6 +51,18 @@ TEST(Codec, ValueAndMetadataRoundTrip) {
   EXPECT_EQ(back->promised, meta.promised);
   EXPECT_EQ(back->disk_id, 99u);
   EXPECT_EQ(back->configs, meta.configs);
+}
+
+TEST(Codec, ConfigAddressesMustBeInIdOrder) {
+  Value config{Value::Kind::kConfig, {}, {{{1, 11}}, {}, {{1, "a"}}, 2}};
+  std::string bytes = EncodeValue(config);
+  // Values: kind, 1 voter (1, 11), 0 learners, 1 address; duplicate the
+  // address entry so ids repeat.
+  std::string entry = std::string("\x01\x01", 2) + "a";
+  std::string twice = bytes;
+  twice.replace(twice.find(entry) - 1, 1, "\x02");
+  twice.insert(twice.find(entry) + entry.size(), entry);
+  EXPECT_FALSE(DecodeValue(twice).ok());
 }
 
 TEST(Codec, EncodingIsDeterministic) {

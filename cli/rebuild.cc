@@ -1,0 +1,125 @@
+#include "cli/rebuild.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/data_dir.h"
+#include "common/logging.h"
+#include "snapshot/stream.h"
+
+namespace paxosfs::cli {
+namespace {
+
+constexpr char kMarker[] = "rebuild";
+
+std::string MarkerPath(const std::string& dir) { return dir + "/" + kMarker; }
+
+std::string MarkedPeer(const std::string& dir) {
+  std::ifstream in(MarkerPath(dir));
+  std::string line;
+  std::getline(in, line);
+  const std::string key = "peer=";
+  return line.rfind(key, 0) == 0 ? line.substr(key.size()) : "";
+}
+
+// Prints fetch progress: a line rewritten in place on a terminal, else a
+// plain line at most every 5 s (and every event note).
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(std::string peer)
+      : peer_(std::move(peer)), tty_(isatty(STDERR_FILENO) == 1) {}
+  ~ProgressPrinter() {
+    if (tty_ && printed_) std::fputc('\n', stderr);
+  }
+
+  void operator()(const snapshot::FetchProgress& p) {
+    if (!p.note.empty()) {
+      if (tty_ && printed_) std::fputc('\n', stderr);
+      std::fprintf(stderr, "snapshot from %s: %s\n", peer_.c_str(),
+                   p.note.c_str());
+      printed_ = false;
+    }
+    auto now = std::chrono::steady_clock::now();
+    bool done = p.total_bytes > 0 && p.bytes_done >= p.total_bytes;
+    if (!tty_ && !done && now - last_ < std::chrono::seconds(5)) return;
+    last_ = now;
+    double mib = 1024.0 * 1024.0;
+    std::fprintf(
+        stderr, "%ssnapshot from %s: %.1f / %.1f MiB, %.1f MiB/s, ETA %.0f s%s",
+        tty_ ? "\r" : "", peer_.c_str(), p.bytes_done / mib,
+        p.total_bytes / mib, p.rate_bytes_per_s / mib, p.eta_s,
+        tty_ ? "   " : "\n");
+    printed_ = true;
+  }
+
+ private:
+  const std::string peer_;
+  const bool tty_;
+  bool printed_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+}  // namespace
+
+Status MarkForRebuild(const std::string& dir, const std::string& peer) {
+  return WriteFileDurably(dir, kMarker, "peer=" + peer + "\n");
+}
+
+bool RebuildDue(const std::string& dir) {
+  return std::filesystem::exists(MarkerPath(dir));
+}
+
+Status RebuildIfDue(const std::string& dir, const std::string& cluster_id,
+                    const std::vector<std::string>& peers, log::Log* log) {
+  if (!RebuildDue(dir)) return Status::Ok();
+  std::vector<std::string> order;
+  std::string marked = MarkedPeer(dir);
+  if (!marked.empty()) order.push_back(marked);
+  for (const std::string& p : peers) {
+    if (p != marked) order.push_back(p);
+  }
+  std::string failures;
+  for (const std::string& peer : order) {
+    ProgressPrinter printer(peer);
+    auto start = std::chrono::steady_clock::now();
+    auto result = snapshot::FetchAndInstall(
+        peer, cluster_id, dir, StorePath(dir),
+        [&printer](const snapshot::FetchProgress& p) { printer(p); });
+    if (!result.ok()) {
+      failures += "\n  " + peer + ": " + result.status().ToString();
+      continue;
+    }
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    Logf(LogLevel::kInfo, "rebuild",
+         "installed the snapshot of %s at slot %llu: %.1f MiB in %.1f s "
+         "(%.1f MiB/s, %.1f MiB on the wire%s)",
+         peer.c_str(), static_cast<unsigned long long>(result->applied_index),
+         result->total_bytes / 1048576.0, seconds,
+         result->bytes_received / 1048576.0 / std::max(seconds, 1e-3),
+         result->wire_bytes / 1048576.0,
+         result->resumed ? ", resumed a partial download" : "");
+    if (log->FirstSlot() <= result->applied_index) {
+      PAXOSFS_RETURN_IF_ERROR(log->TruncatePrefix(result->applied_index + 1));
+    }
+    std::error_code ec;
+    std::filesystem::remove(MarkerPath(dir), ec);
+    if (ec) {
+      return Status::IOError("cannot remove " + MarkerPath(dir) + ": " +
+                             ec.message());
+    }
+    return Status::Ok();
+  }
+  return Status::Unavailable(
+      "no member could send a snapshot (start the node again once one is "
+      "up):" +
+      (failures.empty() ? std::string(" no member address is known")
+                        : failures));
+}
+
+}  // namespace paxosfs::cli
