@@ -8,6 +8,8 @@
 #include "cli/config_file.h"
 #include "cli/demo_command.h"
 #include "cli/init_command.h"
+#include "cli/join_command.h"
+#include "cli/members_command.h"
 #include "cli/serve_command.h"
 #include "cli/status_command.h"
 #include "cli/version.h"
@@ -33,6 +35,15 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
   init->callback([&flags] { std::exit(paxosfs::cli::RunInit(flags)); });
 }
 
+void AddSnapshotRate(CLI::App* command, paxosfs::cli::ServeFlags& flags) {
+  command
+      ->add_option("--snapshot-rate", flags.snapshot_rate_mib,
+                   "MiB/s this node may send as snapshots to joining nodes "
+                   "(0: no bound)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
 void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
   CLI::App* serve = app.add_subcommand(
       "serve", "Run a node in the foreground and mount the shared directory");
@@ -50,6 +61,7 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
   mount->excludes(no_mount);
   auto* verbose =
       serve->add_flag("--verbose", flags.verbose, "Log debug lines");
+  AddSnapshotRate(serve, flags);
   serve->callback([&flags, config, data, mount, no_mount, verbose] {
     if (!config->empty()) {
       auto file = paxosfs::cli::ReadServeConfig(*config);
@@ -79,6 +91,74 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
     }
     std::exit(paxosfs::cli::RunServe(flags));
   });
+}
+
+void AddJoin(CLI::App& app, paxosfs::cli::JoinFlags& flags) {
+  CLI::App* join = app.add_subcommand(
+      "join", "Make a new node a member of a running cluster, then serve");
+  join->add_option("--peer", flags.peer, "HOST:PORT of any member")->required();
+  join->add_option("--data", flags.serve.data_dir,
+                   "Data directory to create (or to resume a join in)")
+      ->required();
+  join->add_option("--listen", flags.listen,
+                   "HOST:PORT this node's peer service listens on")
+      ->required();
+  auto* mount = join->add_option("--mount", flags.serve.mount_point,
+                                 "Empty directory to mount");
+  auto* no_mount =
+      join->add_flag("--no-mount", flags.serve.no_mount,
+                     "Replicate without mounting (a pure replica)");
+  mount->excludes(no_mount);
+  join->add_flag("--voter", flags.serve.promote,
+                 "Become a voter once caught up (default: stay a learner)");
+  join->add_flag("--verbose", flags.serve.verbose, "Log debug lines");
+  AddSnapshotRate(join, flags.serve);
+  join->callback([&flags] {
+    if (!flags.serve.no_mount && flags.serve.mount_point.empty()) {
+      std::fprintf(stderr,
+                   "paxosfs join: give --mount DIR (an empty directory), or "
+                   "--no-mount to replicate without mounting\n");
+      std::exit(2);
+    }
+    std::exit(paxosfs::cli::RunJoin(flags));
+  });
+}
+
+void AddMembers(CLI::App& app, paxosfs::cli::MembersFlags& flags) {
+  CLI::App* members = app.add_subcommand(
+      "members", "List the members, or change them one at a time");
+  members->add_option("--peer", flags.peer, "HOST:PORT of any member")
+      ->required();
+  members
+      ->add_option("--timeout-ms", flags.timeout_ms,
+                   "How long to look for a leader that takes the change")
+      ->capture_default_str();
+  CLI::App* add = members->add_subcommand(
+      "add", "Admit a learner at an address (its `join` then finds itself)");
+  add->add_option("address", flags.address, "HOST:PORT of its peer service")
+      ->required();
+  struct Change {
+    const char* name;
+    const char* help;
+  };
+  for (Change c : {Change{"promote", "Make a learner a voter"},
+                   Change{"demote", "Make a voter a learner"},
+                   Change{"remove", "Remove a node from the cluster"}}) {
+    CLI::App* sub = members->add_subcommand(c.name, c.help);
+    sub->add_option("node", flags.node, "The node's id")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    sub->add_flag("--force", flags.force,
+                  "Do it even if the cluster may lose its quorum of voters");
+  }
+  for (CLI::App* sub : members->get_subcommands({})) {
+    std::string name = sub->get_name();
+    sub->callback([&flags, name] {
+      flags.action = name;
+      std::exit(paxosfs::cli::RunMembers(flags));
+    });
+  }
+  members->callback([&flags] { std::exit(paxosfs::cli::RunMembers(flags)); });
 }
 
 void AddStatus(CLI::App& app, paxosfs::cli::StatusFlags& flags) {
@@ -119,8 +199,12 @@ int main(int argc, char** argv) {
   paxosfs::cli::ServeFlags serve_flags;
   paxosfs::cli::StatusFlags status_flags;
   paxosfs::cli::DemoFlags demo_flags;
+  paxosfs::cli::JoinFlags join_flags;
+  paxosfs::cli::MembersFlags members_flags;
   AddInit(app, init_flags);
   AddServe(app, serve_flags);
+  AddJoin(app, join_flags);
+  AddMembers(app, members_flags);
   AddStatus(app, status_flags);
   // Children are started from this very binary.
   std::error_code ec;

@@ -107,6 +107,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   source_options.cluster_id = id.cluster_id;
   source_options.store_path = StorePath(flags.data_dir);
   source_options.dir = flags.data_dir + "/snapshots";
+  source_options.rate_bytes_per_s = flags.snapshot_rate_mib << 20;
   auto source = snapshot::SnapshotSource::Create(source_options);
   if (!source.ok()) return Fail("snapshot service", source.status());
 

@@ -20,6 +20,9 @@ struct ServeFlags {
   // Ask the leader to make this node a voter once it has caught up (set by
   // `paxosfs join --voter`).
   bool promote = false;
+  // Bound on the bytes/s this node sends as snapshots, so a joining node
+  // cannot starve the log's fsyncs; 0: unbounded.
+  uint64_t snapshot_rate_mib = 64;
 };
 
 // Returns the process exit code; errors go to stderr saying what to do.

@@ -56,20 +56,16 @@ bool Eventually(F cond, std::chrono::seconds timeout) {
 
 }  // namespace
 
-Cluster::Cluster(int nodes) {
+Cluster::Cluster(int nodes, std::vector<std::string> serve_args)
+    : serve_args_(std::move(serve_args)) {
   char tmpl[] = "/tmp/paxosfs-cluster.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;
   std::string members;
   for (int i = 1; i <= nodes; ++i) {
-    Node n;
-    n.id = i;
-    std::string base = root_ + "/node" + std::to_string(i);
-    n.data = base + "/data";
-    n.mnt = base + "/mnt";
-    n.log = base + "/serve.log";
-    n.listen = "127.0.0.1:" + std::to_string(FreePort());
-    std::filesystem::create_directories(n.mnt);
+    Node n = NewNode(i);
+    n.argv = {PAXOSFS_BINARY, "serve", "--data", n.data, "--mount", n.mnt};
+    n.argv.insert(n.argv.end(), serve_args_.begin(), serve_args_.end());
     members +=
         (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
     nodes_.push_back(n);
@@ -90,17 +86,45 @@ Cluster::~Cluster() {
   for (Node& n : nodes_) {
     cli::Stop(&n.child, std::chrono::seconds(20));
     // A node that was killed leaves its mount dead; detach it.
-    umount2(n.mnt.c_str(), MNT_DETACH);
+    if (!n.mnt.empty()) umount2(n.mnt.c_str(), MNT_DETACH);
   }
   if (std::getenv("PAXOSFS_KEEP_TEST_DIRS") == nullptr) {
     std::filesystem::remove_all(root_);
   }
 }
 
+Cluster::Node Cluster::NewNode(int id) {
+  Node n;
+  n.id = id;
+  std::string base = root_ + "/node" + std::to_string(id);
+  n.data = base + "/data";
+  n.mnt = base + "/mnt";
+  n.log = base + "/serve.log";
+  n.listen = "127.0.0.1:" + std::to_string(FreePort());
+  std::filesystem::create_directories(n.mnt);
+  return n;
+}
+
+int Cluster::Join(int via, bool voter, bool no_mount) {
+  Node n = NewNode(size() + 1);
+  n.argv = {PAXOSFS_BINARY, "join", "--peer",   nodes_[via - 1].listen,
+            "--data",       n.data, "--listen", n.listen};
+  if (no_mount) {
+    n.mnt.clear();
+    n.argv.push_back("--no-mount");
+  } else {
+    n.argv.insert(n.argv.end(), {"--mount", n.mnt});
+  }
+  if (voter) n.argv.push_back("--voter");
+  n.argv.insert(n.argv.end(), serve_args_.begin(), serve_args_.end());
+  nodes_.push_back(n);
+  Start(size());
+  return size();
+}
+
 void Cluster::Start(int node) {
   Node& n = nodes_[node - 1];
-  auto child = cli::Spawn(
-      {PAXOSFS_BINARY, "serve", "--data", n.data, "--mount", n.mnt}, n.log);
+  auto child = cli::Spawn(n.argv, n.log);
   if (!child.ok()) throw std::runtime_error(child.status().ToString());
   n.child = *child;
 }

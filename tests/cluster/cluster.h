@@ -17,7 +17,8 @@ namespace paxosfs::testing {
 class Cluster {
  public:
   // Initialises and starts `nodes` nodes; ports are picked free.
-  explicit Cluster(int nodes);
+  // `serve_args` are added to every node's `serve` and `join` command.
+  explicit Cluster(int nodes, std::vector<std::string> serve_args = {});
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -26,6 +27,14 @@ class Cluster {
   // Node ids are 1..size(); index i is node i + 1.
   const std::string& mount(int node) const { return nodes_[node - 1].mnt; }
   const std::string& log_path(int node) const { return nodes_[node - 1].log; }
+  const std::string& data_dir(int node) const { return nodes_[node - 1].data; }
+  const std::string& listen(int node) const { return nodes_[node - 1].listen; }
+
+  // Starts `paxosfs join` for a new node through node `via`, with a mount
+  // unless `no_mount`, asking to vote once caught up if `voter`. Returns
+  // its index, which is its node id while nodes join in order. Start()
+  // runs the same join command again (it resumes, or serves once joined).
+  int Join(int via, bool voter, bool no_mount = false);
   std::string root() const { return root_; }
 
   // Waits until every running node's mount is up and they agree on a
@@ -51,9 +60,12 @@ class Cluster {
   struct Node {
     int id;
     std::string data, mnt, listen, log;
+    std::vector<std::string> argv;
     cli::Child child;
   };
+  Node NewNode(int id);
   std::string root_;
+  std::vector<std::string> serve_args_;
   std::vector<Node> nodes_;
 };
 

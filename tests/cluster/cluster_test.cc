@@ -16,52 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/cluster/files.h"
+
 namespace paxosfs::testing {
 namespace {
 
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
-
-bool WriteFile(const std::string& path, const std::string& data,
-               bool sync = false) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return false;
-  size_t done = 0;
-  while (done < data.size()) {
-    size_t n = std::min<size_t>(data.size() - done, 1 << 20);
-    ssize_t w = write(fd, data.data() + done, n);
-    if (w <= 0) {
-      close(fd);
-      return false;
-    }
-    done += static_cast<size_t>(w);
-  }
-  bool ok = (!sync || fsync(fd) == 0);
-  return close(fd) == 0 && ok;
-}
-
-std::string ReadFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) return "<" + std::string(strerror(errno)) + ">";
-  std::string out;
-  std::vector<char> buf(1 << 20);
-  ssize_t n;
-  while ((n = read(fd, buf.data(), buf.size())) > 0) out.append(buf.data(), n);
-  close(fd);
-  return out;
-}
-
-std::string Pattern(size_t size, int seed) {
-  std::string s(size, '\0');
-  uint64_t x = static_cast<uint64_t>(seed) * 0x9e3779b97f4a7c15ULL + 1;
-  for (size_t i = 0; i < size; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
 
 class ClusterTest : public ::testing::Test {
  protected:

@@ -1,0 +1,192 @@
+// Growing and reshaping a live cluster with real processes: `paxosfs join`
+// while a writer writes, a joiner killed mid-snapshot, promotion, removal
+// and replacement of a wiped node, then the loss of the leader.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "tests/cluster/cluster.h"
+#include "tests/cluster/files.h"
+
+namespace paxosfs::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+int64_t MsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+}
+
+template <typename F>
+bool Eventually(F cond, seconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return cond();
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `paxosfs members --peer PEER ARGS...`; returns its exit code and
+// puts its output in *out.
+int Members(const std::string& peer, std::vector<std::string> args,
+            std::string* out) {
+  std::string log = "/tmp/paxosfs-members-" + std::to_string(getpid()) + ".out";
+  std::filesystem::remove(log);
+  std::vector<std::string> argv = {PAXOSFS_BINARY, "members", "--peer", peer};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto child = cli::Spawn(argv, log);
+  int status = 0;
+  bool exited = child.ok() && cli::WaitExit(child->pid, seconds(60), &status);
+  *out = Slurp(log);
+  std::filesystem::remove(log);
+  return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool Voting(const Cluster& c, int node) {
+  auto s = c.Status(node);
+  return s && s->voting();
+}
+
+TEST(JoinTest, JoinWhileWriting_SameDigestAndNoStall) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.WaitReady(), 0) << cluster.LogTail(1);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(WriteFile(cluster.mount(1) + "/pre-" + std::to_string(i),
+                          Pattern(2 << 20, i)));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0}, errors{0};
+  std::atomic<int64_t> worst_ms{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      auto start = Clock::now();
+      bool ok = WriteFile(cluster.mount(2) + "/w-" + std::to_string(i % 50),
+                          Pattern(16 << 10, i), true);
+      worst_ms = std::max<int64_t>(worst_ms, MsSince(start));
+      (ok ? writes : errors)++;
+    }
+  });
+  auto start = Clock::now();
+  int joiner = cluster.Join(1, /*voter=*/false);
+  bool caught_up = Eventually(
+      [&] {
+        auto s = cluster.Status(joiner);
+        auto l = cluster.Status(1);
+        return s && l && s->applied_index() + 10 >= l->applied_index() &&
+               s->mount_point() == cluster.mount(joiner);
+      },
+      seconds(120));
+  int64_t join_ms = MsSince(start);
+  std::this_thread::sleep_for(milliseconds(500));  // Writes after the join.
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(caught_up) << cluster.LogTail(joiner);
+  EXPECT_TRUE(cluster.WaitConverged()) << cluster.LogTail(joiner);
+  std::cout << "joined (snapshot + catch-up) in " << join_ms
+            << " ms; the writer made " << writes << " fsynced writes, "
+            << errors << " errors, longest " << worst_ms << " ms\n";
+  EXPECT_EQ(errors, 0);
+  EXPECT_LT(worst_ms, 3000) << "the writer stalled during the join";
+  EXPECT_EQ(ReadFile(cluster.mount(joiner) + "/pre-3"), Pattern(2 << 20, 3));
+  auto s = cluster.Status(joiner);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->voting()) << "a plain join stays a learner";
+}
+
+TEST(JoinTest, JoinerKilledMidSnapshot_ResumesAndConverges) {
+  // 4 MiB/s so the 24 MiB snapshot takes seconds: time to kill it.
+  Cluster cluster(3, {"--snapshot-rate", "4"});
+  ASSERT_NE(cluster.WaitReady(), 0) << cluster.LogTail(1);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(WriteFile(cluster.mount(1) + "/big-" + std::to_string(i),
+                          Pattern(8 << 20, i)));
+  }
+  int joiner = cluster.Join(2, /*voter=*/false, /*no_mount=*/true);
+  // The progress record appears once a durable prefix exists.
+  std::string progress = cluster.data_dir(joiner) + "/snapshot.progress";
+  ASSERT_TRUE(Eventually([&] { return std::filesystem::exists(progress); },
+                         seconds(60)))
+      << cluster.LogTail(joiner);
+  cluster.Kill9(joiner);
+  ASSERT_EQ(Slurp(cluster.log_path(joiner)).find("installed the snapshot"),
+            std::string::npos)
+      << "killed too late to test resumption";
+  cluster.Start(joiner);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Slurp(cluster.log_path(joiner)).find("installed the snapshot") !=
+               std::string::npos;
+      },
+      seconds(60)))
+      << cluster.LogTail(joiner);
+  std::string log = Slurp(cluster.log_path(joiner));
+  EXPECT_NE(log.find("resuming snapshot"), std::string::npos) << log;
+  EXPECT_NE(log.find("resumed a partial download"), std::string::npos) << log;
+  EXPECT_TRUE(cluster.WaitConverged()) << cluster.LogTail(joiner);
+}
+
+TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
+  Cluster cluster(3);
+  ASSERT_NE(cluster.WaitReady(), 0) << cluster.LogTail(1);
+  std::string out;
+  // With node 3 down, removing node 2 would leave 1 of 2 voters answering.
+  cluster.Stop(3);
+  EXPECT_EQ(Members(cluster.listen(1), {"remove", "2"}, &out), 1) << out;
+  EXPECT_NE(out.find("--force"), std::string::npos) << out;
+  cluster.Start(3);
+  ASSERT_NE(cluster.WaitReady(), 0);
+
+  int four = cluster.Join(1, /*voter=*/true);
+  ASSERT_TRUE(Eventually([&] { return Voting(cluster, four); }, seconds(60)))
+      << cluster.LogTail(four);
+  ASSERT_TRUE(WriteFile(cluster.mount(four) + "/from-4", "four", true));
+
+  // Node 3's disk dies: remove it, and join a fresh node in its place.
+  ASSERT_EQ(Members(cluster.listen(1), {"remove", "3"}, &out), 0) << out;
+  cluster.Kill9(3);
+  std::filesystem::remove_all(cluster.data_dir(3));
+  int five = cluster.Join(2, /*voter=*/true);
+  ASSERT_TRUE(Eventually([&] { return Voting(cluster, five); }, seconds(60)))
+      << cluster.LogTail(five);
+  ASSERT_EQ(Members(cluster.listen(2), {}, &out), 0);
+  EXPECT_EQ(out.find(cluster.listen(3)), std::string::npos)
+      << "node 3 is still listed:\n"
+      << out;
+
+  int leader = cluster.Leader();
+  ASSERT_NE(leader, 0);
+  cluster.Kill9(leader);
+  auto killed = Clock::now();
+  int reader = leader == 5 ? 4 : 5;
+  int writer = leader == 1 ? 2 : 1;
+  bool resumed = false;
+  while (!resumed && MsSince(killed) < 30000) {
+    resumed = WriteFile(cluster.mount(writer) + "/after", "after", true);
+  }
+  ASSERT_TRUE(resumed) << "no write succeeded within 30 s of losing node "
+                       << leader;
+  std::cout << "writes resumed " << MsSince(killed)
+            << " ms after kill -9 of leader " << leader << "\n";
+  EXPECT_EQ(ReadFile(cluster.mount(reader) + "/after"), "after");
+  EXPECT_EQ(ReadFile(cluster.mount(reader) + "/from-4"), "four");
+  EXPECT_TRUE(cluster.WaitConverged());
+}
+
+}  // namespace
+}  // namespace paxosfs::testing
