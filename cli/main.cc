@@ -35,12 +35,19 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
   init->callback([&flags] { std::exit(paxosfs::cli::RunInit(flags)); });
 }
 
-void AddSnapshotRate(CLI::App* command, paxosfs::cli::ServeFlags& flags) {
+// Options `serve` and `join` share.
+void AddNodeTuning(CLI::App* command, paxosfs::cli::ServeFlags& flags) {
   command
       ->add_option("--snapshot-rate", flags.snapshot_rate_mib,
                    "MiB/s this node may send as snapshots to joining nodes "
                    "(0: no bound)")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command
+      ->add_option("--log-keep-slots", flags.log_keep_slots,
+                   "Log entries kept below the checkpoint for lagging peers; "
+                   "a peer further behind is rebuilt from a snapshot")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }
 
@@ -61,7 +68,7 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
   mount->excludes(no_mount);
   auto* verbose =
       serve->add_flag("--verbose", flags.verbose, "Log debug lines");
-  AddSnapshotRate(serve, flags);
+  AddNodeTuning(serve, flags);
   serve->callback([&flags, config, data, mount, no_mount, verbose] {
     if (!config->empty()) {
       auto file = paxosfs::cli::ReadServeConfig(*config);
@@ -112,7 +119,7 @@ void AddJoin(CLI::App& app, paxosfs::cli::JoinFlags& flags) {
   join->add_flag("--voter", flags.serve.promote,
                  "Become a voter once caught up (default: stay a learner)");
   join->add_flag("--verbose", flags.serve.verbose, "Log debug lines");
-  AddSnapshotRate(join, flags.serve);
+  AddNodeTuning(join, flags.serve);
   join->callback([&flags] {
     if (!flags.serve.no_mount && flags.serve.mount_point.empty()) {
       std::fprintf(stderr,

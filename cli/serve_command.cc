@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -139,6 +140,9 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   replica::DriverOptions driver_options;
   driver_options.node_id = id.node_id;
   driver_options.genesis = GenesisConfig(id);
+  driver_options.truncate_margin_slots = flags.log_keep_slots;
+  driver_options.truncate_every_slots =
+      std::clamp<uint64_t>(flags.log_keep_slots, 1, 1000);
   auto driver = replica::Driver::Start(driver_options, log->get(),
                                        transport->get(), &applier);
   if (!driver.ok()) return Fail("consensus", driver.status());

@@ -23,6 +23,9 @@ struct ServeFlags {
   // Bound on the bytes/s this node sends as snapshots, so a joining node
   // cannot starve the log's fsyncs; 0: unbounded.
   uint64_t snapshot_rate_mib = 64;
+  // Log entries kept below the store's checkpoint, so a briefly lagging
+  // peer catches up from the log rather than from a snapshot.
+  uint64_t log_keep_slots = 10000;
 };
 
 // Returns the process exit code; errors go to stderr saying what to do.

@@ -19,9 +19,6 @@ namespace {
 constexpr char kTagCore = 'c';     // A core message (codec.h).
 constexpr char kTagForward = 'f';  // A command forwarded to the leader.
 
-// Truncate the log once this many slots are durable beyond its start.
-constexpr uint64_t kTruncateEverySlots = 1000;
-
 // Replies that vouch for this node's promises and votes (promise, accepted,
 // lease grant) may leave only once those are durable. Everything else (a
 // leader's accepts and prepares, heartbeats, catch-up, read indexes) leaves
@@ -390,7 +387,7 @@ void DriverImpl::Deliver(Ready& ready) {
 
 void DriverImpl::MaybeTruncate() {
   uint64_t durable = applier_->durable_index();
-  if (durable < last_truncate_check_ + kTruncateEverySlots ||
+  if (durable < last_truncate_check_ + options_.truncate_every_slots ||
       durable <= options_.truncate_margin_slots) {
     return;
   }

@@ -38,6 +38,8 @@ struct DriverOptions {
   // Log entries kept below the state machine's durable index, so briefly
   // lagging peers catch up from the log rather than needing a snapshot.
   uint64_t truncate_margin_slots = 10000;
+  // How many newly durable slots trigger a truncation.
+  uint64_t truncate_every_slots = 1000;
   const Clock* clock = &SystemClock::Instance();
   uint64_t seed = 0;  // 0: derived from the clock.
 };

@@ -188,5 +188,44 @@ TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
   EXPECT_TRUE(cluster.WaitConverged());
 }
 
+TEST(JoinTest, NodeBehindTruncatedLogs_RebuildsFromSnapshotInPlace) {
+  // Keep 20 slots below the checkpoint: a node down for a few hundred
+  // slots can only come back through a snapshot.
+  Cluster cluster(3, {"--log-keep-slots", "20"});
+  ASSERT_NE(cluster.WaitReady(), 0) << cluster.LogTail(1);
+  int behind = cluster.Leader() == 3 ? 2 : 3;
+  int writer = behind == 1 ? 2 : 1;
+  auto before = cluster.Status(behind);
+  ASSERT_TRUE(before);
+  cluster.Stop(behind);
+  for (int i = 0; !Eventually(
+           [&] {
+             auto s = cluster.Status(writer);
+             return s && s->log_first_slot() > before->applied_index() + 1;
+           },
+           seconds(1));
+       ++i) {
+    ASSERT_LT(i, 60) << "the log was never truncated";
+    for (int j = 0; j < 20; ++j) {
+      ASSERT_TRUE(WriteFile(cluster.mount(writer) + "/f" + std::to_string(j),
+                            Pattern(4096, i * 20 + j)));
+    }
+  }
+  cluster.Start(behind);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Slurp(cluster.log_path(behind)).find("installed the snapshot") !=
+               std::string::npos;
+      },
+      seconds(60)))
+      << cluster.LogTail(behind);
+  EXPECT_NE(cluster.WaitReady(), 0) << cluster.LogTail(behind);
+  EXPECT_TRUE(cluster.WaitConverged()) << cluster.LogTail(behind);
+  EXPECT_NE(Slurp(cluster.log_path(behind)).find("rebuild from a snapshot"),
+            std::string::npos);
+  EXPECT_EQ(ReadFile(cluster.mount(behind) + "/f7"),
+            ReadFile(cluster.mount(writer) + "/f7"));
+}
+
 }  // namespace
 }  // namespace paxosfs::testing
