@@ -83,6 +83,11 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(
       reply->set_digest(*digest);
     }
   }
+  if (const replica::Transport* transport = transport_.load()) {
+    replica::TransportStats t = transport->stats();
+    reply->set_peer_messages_sent(t.messages_sent);
+    reply->set_peer_bytes_sent(t.bytes_sent);
+  }
   if (const replica::Driver* driver = driver_.load()) {
     replica::DriverStatus s = driver->status();
     reply->set_leader_id(s.leader_id);

@@ -19,6 +19,7 @@
 #include "proto/admin.grpc.pb.h"
 #include "replica/applier.h"
 #include "replica/driver.h"
+#include "replica/transport/peer_transport.h"
 
 namespace paxosfs::cli {
 
@@ -35,6 +36,10 @@ class AdminService final : public proto::Admin::CallbackService {
   // Set once the driver runs, cleared before it stops; until then status
   // shows no consensus state and membership changes are refused.
   void SetDriver(replica::Driver* driver);
+  // Set once the peer service runs, cleared before it stops.
+  void SetTransport(const replica::Transport* transport) {
+    transport_.store(transport);
+  }
 
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const proto::StatusRequest* request,
@@ -57,6 +62,7 @@ class AdminService final : public proto::Admin::CallbackService {
   // so SetDriver(nullptr) waits for changes in progress.
   std::mutex driver_mu_;
   std::atomic<replica::Driver*> driver_{nullptr};
+  std::atomic<const replica::Transport*> transport_{nullptr};
   std::mutex workers_mu_;
   std::vector<std::thread> workers_;  // Guarded by workers_mu_.
 };

@@ -136,6 +136,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
                                 },
                                 {&admin, (*source)->service()});
   if (!transport.ok()) return Fail("peer service", transport.status());
+  admin.SetTransport(transport->get());
 
   replica::DriverOptions driver_options;
   driver_options.node_id = id.node_id;
@@ -203,6 +204,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   driver_ptr.store(nullptr);
   admin.SetDriver(nullptr);
   driver->reset();
+  admin.SetTransport(nullptr);
   transport->reset();
   return outcome;
 }

@@ -45,6 +45,9 @@ struct Options {
   int64_t max_drift_ppm = 10'000;             // ρ: clock rate within 1 ± ρ.
   int64_t lease_margin_ns = 5'000'000;
   int64_t read_timeout_ns = 2'000'000'000;
+  // Learners pull chosen entries through a tree rooted at the voters, each
+  // member serving at most this many learners (see TreeParent).
+  uint64_t learner_fanout = 4;
   // Must differ between starts of one node (e.g. from std::random_device in
   // the driver): read-barrier ids and fresh disk ids are drawn from it.
   uint64_t seed = 1;
@@ -195,6 +198,9 @@ class Core {
   void ApplyCommit(const Ballot& ballot, uint64_t commit);
   void AdvancePrefix();
   void MaybeCatchUp(int64_t now_ns);
+  NodeId TreeParent() const;
+  bool PollParent(int64_t now_ns);
+  void SendCatchupRequest(NodeId to, uint64_t through, int64_t now_ns);
   void HandleCatchupRequest(const Envelope& env);
   void HandleCatchupReply(const Envelope& env, int64_t now_ns);
   void HandleReadIndexRequest(const Envelope& env, int64_t now_ns);
@@ -222,6 +228,9 @@ class Core {
   int64_t election_deadline_ns_ = 0;
   int64_t last_catchup_ns_ = -1;
   uint64_t catchup_attempts_ = 0;
+  uint64_t progress_prefix_ = 0;  // chosen_prefix_ when last seen moving,
+  int64_t progress_ns_ = 0;       // and when.
+  uint64_t polled_commit_ = 0;    // known_commit_ at the last parent poll.
   NodeId lease_holder_ = kNoNode;
   int64_t lease_expiry_ns_ = 0;
   std::set<NodeId> prevotes_;

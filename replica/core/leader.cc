@@ -264,7 +264,9 @@ void Core::LeaderTick(int64_t now_ns) {
     hb.ballot = l.ballot;
     hb.commit = chosen_prefix_;
     hb.sent_ns = now_ns;
-    for (NodeId n : LatestConfig().AllNodes()) Send(n, hb);
+    // Voters only: learners poll their tree parent (TreeParent), so the
+    // leader's load does not grow with every learner on every commit.
+    for (const Voter& v : LatestConfig().voters) Send(v.node, hb);
   }
   if (l.last_heartbeat_ns >= 0 &&
       now_ns - l.last_heartbeat_ns < opt_.heartbeat_interval_ns) {

@@ -70,7 +70,53 @@ void Core::ApplyCommit(const Ballot& ballot, uint64_t commit) {
   }
 }
 
+NodeId Core::TreeParent() const {
+  const Config& c = LatestConfig();
+  auto it = std::find(c.learners.begin(), c.learners.end(), opt_.id);
+  if (it == c.learners.end() || c.voters.empty()) return kNoNode;
+  // Members in order voters ++ learners; learner j hangs below member
+  // j / fanout, always earlier in that order, so the tree has no cycle and
+  // its depth grows with the logarithm of the learner count.
+  size_t parent = static_cast<size_t>(it - c.learners.begin()) /
+                  std::max<uint64_t>(opt_.learner_fanout, 2);
+  return parent < c.voters.size() ? c.voters[parent].node
+                                  : c.learners[parent - c.voters.size()];
+}
+
+bool Core::PollParent(int64_t now_ns) {
+  NodeId parent = TreeParent();
+  if (parent == kNoNode) return false;
+  if (chosen_prefix_ != progress_prefix_ || known_commit_ <= chosen_prefix_) {
+    progress_prefix_ = chosen_prefix_;
+    progress_ns_ = now_ns;
+  }
+  // A parent that is down or stuck must not hold this learner back: after
+  // an election timeout without progress, fall back to the leader and peers.
+  if (now_ns - progress_ns_ > opt_.election_timeout_ns) return false;
+  // Polled every heartbeat interval whether or not a newer commit is known
+  // (the leader tells only voters of each commit, and the parent's reply
+  // carries what it learned), and at once when one is (a read waits on it).
+  bool news = known_commit_ > std::max(polled_commit_, chosen_prefix_);
+  if (!news && last_catchup_ns_ >= 0 &&
+      now_ns - last_catchup_ns_ < opt_.heartbeat_interval_ns) {
+    return true;
+  }
+  polled_commit_ = known_commit_;
+  SendCatchupRequest(parent, UINT64_MAX, now_ns);
+  return true;
+}
+
+void Core::SendCatchupRequest(NodeId to, uint64_t through, int64_t now_ns) {
+  last_catchup_ns_ = now_ns;
+  Message m;
+  m.type = MsgType::kCatchupRequest;
+  m.slot = chosen_prefix_ + 1;
+  m.index = through;
+  Send(to, m);
+}
+
 void Core::MaybeCatchUp(int64_t now_ns) {
+  if (PollParent(now_ns)) return;
   if (known_commit_ <= chosen_prefix_) return;
   if (last_catchup_ns_ >= 0 &&
       now_ns - last_catchup_ns_ < opt_.heartbeat_interval_ns) {
@@ -90,13 +136,7 @@ void Core::MaybeCatchUp(int64_t now_ns) {
     target = sources[rng_.Below(sources.size())];
   }
   ++catchup_attempts_;
-  if (target == kNoNode) return;
-  last_catchup_ns_ = now_ns;
-  Message m;
-  m.type = MsgType::kCatchupRequest;
-  m.slot = chosen_prefix_ + 1;
-  m.index = known_commit_;
-  Send(target, m);
+  if (target != kNoNode) SendCatchupRequest(target, known_commit_, now_ns);
 }
 
 void Core::HandleCatchupRequest(const Envelope& env) {
@@ -135,7 +175,8 @@ void Core::HandleCatchupReply(const Envelope& env, int64_t /*now_ns*/) {
   for (const WireEntry& e : m.entries) {
     if (e.chosen) MarkChosen(e.slot, e.ballot, e.value);
   }
-  last_catchup_ns_ = -1;  // More may remain; ask again on the next tick.
+  // More may remain; ask again on the next tick.
+  if (!m.entries.empty()) last_catchup_ns_ = -1;
 }
 
 uint64_t Core::RequestRead(int64_t now_ns) {

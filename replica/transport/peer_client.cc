@@ -162,6 +162,7 @@ void PeerClient::Run() {
     }
     FillBatch(&batch);
     size_t count = batch.messages_size();
+    size_t bytes = batch.ByteSizeLong();
     if (writer_->Write(batch)) {
       hello_sent = true;
       backoff_ms_ = 0;
@@ -173,6 +174,7 @@ void PeerClient::Run() {
       std::lock_guard<std::mutex> lock(*stats_mu_);
       stats_->messages_sent += count;
       stats_->batches_sent += 1;
+      stats_->bytes_sent += bytes;
       continue;
     }
     CloseStream("write failed");
