@@ -122,6 +122,27 @@ double Seconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
   std::exit(1);
 }
 
+// A FileLog in DIR/log on a CountingEnv, removed when done.
+class BenchLog {
+ public:
+  explicit BenchLog(const std::string& dir) : dir_(dir + "/log") {
+    StatusOr<std::unique_ptr<Log>> opened = OpenFileLog(&env_, dir_);
+    if (!opened.ok()) Die(opened.status());
+    log_ = std::move(*opened);
+  }
+  ~BenchLog() {
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Log& log() { return *log_; }
+  const CountingEnv& env() const { return env_; }
+
+ private:
+  const std::string dir_;
+  CountingEnv env_;
+  std::unique_ptr<Log> log_;
+};
+
 Result RunBaseline(const std::string& dir, size_t record_bytes,
                    double seconds) {
   std::string path = dir + "/baseline";
@@ -148,17 +169,14 @@ Result RunBaseline(const std::string& dir, size_t record_bytes,
 
 Result RunLog(const std::string& dir, size_t record_bytes, int threads,
               double seconds) {
-  std::string log_dir = dir + "/log";
-  CountingEnv env;
-  StatusOr<std::unique_ptr<Log>> opened = OpenFileLog(&env, log_dir);
-  if (!opened.ok()) Die(opened.status());
-  Log& log = **opened;
+  BenchLog bench(dir);
+  Log& log = bench.log();
   std::atomic<uint64_t> next_slot{1};
   std::atomic<int64_t> appends{0};
   Clock& clock = SystemClock::Instance();
   int64_t start = clock.MonotonicNanos();
   int64_t end = start + static_cast<int64_t>(seconds * 1e9);
-  int64_t syncs_before = env.syncs();
+  int64_t syncs_before = bench.env().syncs();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
@@ -177,9 +195,7 @@ Result RunLog(const std::string& dir, size_t record_bytes, int threads,
   }
   for (std::thread& w : workers) w.join();
   double elapsed = Seconds(clock.MonotonicNanos() - start);
-  int64_t syncs = env.syncs() - syncs_before;
-  opened->reset();
-  std::filesystem::remove_all(log_dir);
+  int64_t syncs = bench.env().syncs() - syncs_before;
   double n = static_cast<double>(appends.load());
   return {n / elapsed, n * record_bytes / elapsed / 1e6,
           syncs > 0 ? n / static_cast<double>(syncs) : 0};
@@ -202,16 +218,13 @@ struct SlotResult {
 // rides along with the next slot's Sync.
 SlotResult RunAcceptThenChosen(const std::string& dir, size_t value_bytes,
                                double seconds) {
-  std::string log_dir = dir + "/log";
-  CountingEnv env;
-  StatusOr<std::unique_ptr<Log>> opened = OpenFileLog(&env, log_dir);
-  if (!opened.ok()) Die(opened.status());
-  Log& log = **opened;
+  BenchLog bench(dir);
+  Log& log = bench.log();
   Entry e{.ballot_round = 1,
           .ballot_node = 1,
           .value = std::string(value_bytes, 'v')};
   Clock& clock = SystemClock::Instance();
-  int64_t bytes_before = env.bytes();
+  int64_t bytes_before = bench.env().bytes();
   int64_t start = clock.MonotonicNanos();
   int64_t end = start + static_cast<int64_t>(seconds * 1e9);
   int64_t chosen_nanos = 0;
@@ -229,9 +242,7 @@ SlotResult RunAcceptThenChosen(const std::string& dir, size_t value_bytes,
   }
   if (Status s = log.Sync(); !s.ok()) Die(s);
   double elapsed = Seconds(clock.MonotonicNanos() - start);
-  double bytes = static_cast<double>(env.bytes() - bytes_before);
-  opened->reset();
-  std::filesystem::remove_all(log_dir);
+  double bytes = static_cast<double>(bench.env().bytes() - bytes_before);
   double n = static_cast<double>(slots);
   return {n / elapsed, bytes / n, static_cast<double>(chosen_nanos) / n / 1e3};
 }
