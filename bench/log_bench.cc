@@ -10,6 +10,8 @@
 // Each case runs T threads; each thread loops { Append one record; Sync }.
 // The baseline is one thread looping { write(record); fdatasync } on a plain
 // file. Ratios above 1 mean group commit beats one fdatasync per record.
+// A last case follows one 1 MiB slot through an acceptor (accept, Sync, then
+// chosen) and prints the disk bytes it costs.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -31,24 +33,25 @@ namespace paxosfs::log {
 namespace {
 
 // Forwards to PosixEnv and counts fdatasyncs, to show how many appends one
-// group commit covered.
+// group commit covered, and bytes written, to show what a slot costs on disk.
 class CountingEnv final : public Env {
  public:
   class File final : public WritableFile {
    public:
-    File(std::unique_ptr<WritableFile> base, std::atomic<int64_t>* syncs)
-        : base_(std::move(base)), syncs_(syncs) {}
+    File(std::unique_ptr<WritableFile> base, CountingEnv* env)
+        : base_(std::move(base)), env_(env) {}
     Status Append(std::string_view data) override {
+      env_->bytes_.fetch_add(static_cast<int64_t>(data.size()));
       return base_->Append(data);
     }
     Status Sync() override {
-      syncs_->fetch_add(1);
+      env_->syncs_.fetch_add(1);
       return base_->Sync();
     }
 
    private:
     std::unique_ptr<WritableFile> base_;
-    std::atomic<int64_t>* syncs_;
+    CountingEnv* env_;
   };
 
   StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
@@ -91,17 +94,19 @@ class CountingEnv final : public Env {
   }
 
   int64_t syncs() const { return syncs_.load(); }
+  int64_t bytes() const { return bytes_.load(); }
 
  private:
   StatusOr<std::unique_ptr<WritableFile>> Wrap(
       StatusOr<std::unique_ptr<WritableFile>> f) {
     if (!f.ok()) return f.status();
     return std::unique_ptr<WritableFile>(
-        std::make_unique<File>(std::move(*f), &syncs_));
+        std::make_unique<File>(std::move(*f), this));
   }
 
   Env* const base_ = PosixEnv();
   std::atomic<int64_t> syncs_{0};
+  std::atomic<int64_t> bytes_{0};
 };
 
 struct Result {
@@ -116,6 +121,27 @@ double Seconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
   std::fprintf(stderr, "log_bench: %s\n", s.ToString().c_str());
   std::exit(1);
 }
+
+// A FileLog in DIR/log on a CountingEnv, removed when done.
+class BenchLog {
+ public:
+  explicit BenchLog(const std::string& dir) : dir_(dir + "/log") {
+    StatusOr<std::unique_ptr<Log>> opened = OpenFileLog(&env_, dir_);
+    if (!opened.ok()) Die(opened.status());
+    log_ = std::move(*opened);
+  }
+  ~BenchLog() {
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Log& log() { return *log_; }
+  const CountingEnv& env() const { return env_; }
+
+ private:
+  const std::string dir_;
+  CountingEnv env_;
+  std::unique_ptr<Log> log_;
+};
 
 Result RunBaseline(const std::string& dir, size_t record_bytes,
                    double seconds) {
@@ -143,17 +169,14 @@ Result RunBaseline(const std::string& dir, size_t record_bytes,
 
 Result RunLog(const std::string& dir, size_t record_bytes, int threads,
               double seconds) {
-  std::string log_dir = dir + "/log";
-  CountingEnv env;
-  StatusOr<std::unique_ptr<Log>> opened = OpenFileLog(&env, log_dir);
-  if (!opened.ok()) Die(opened.status());
-  Log& log = **opened;
+  BenchLog bench(dir);
+  Log& log = bench.log();
   std::atomic<uint64_t> next_slot{1};
   std::atomic<int64_t> appends{0};
   Clock& clock = SystemClock::Instance();
   int64_t start = clock.MonotonicNanos();
   int64_t end = start + static_cast<int64_t>(seconds * 1e9);
-  int64_t syncs_before = env.syncs();
+  int64_t syncs_before = bench.env().syncs();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
@@ -172,9 +195,7 @@ Result RunLog(const std::string& dir, size_t record_bytes, int threads,
   }
   for (std::thread& w : workers) w.join();
   double elapsed = Seconds(clock.MonotonicNanos() - start);
-  int64_t syncs = env.syncs() - syncs_before;
-  opened->reset();
-  std::filesystem::remove_all(log_dir);
+  int64_t syncs = bench.env().syncs() - syncs_before;
   double n = static_cast<double>(appends.load());
   return {n / elapsed, n * record_bytes / elapsed / 1e6,
           syncs > 0 ? n / static_cast<double>(syncs) : 0};
@@ -183,6 +204,64 @@ Result RunLog(const std::string& dir, size_t record_bytes, int threads,
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+struct SlotResult {
+  double slots_per_s = 0;
+  double disk_bytes_per_slot = 0;
+  double chosen_append_us = 0;  // Mean time inside Append(chosen).
+};
+
+// One acceptor's path for a slot, as replica/driver.cc drives it: append the
+// accepted value and Sync (a vote must be durable before the reply), then
+// append the same value marked chosen, which is not synced on its own but
+// rides along with the next slot's Sync.
+SlotResult RunAcceptThenChosen(const std::string& dir, size_t value_bytes,
+                               double seconds) {
+  BenchLog bench(dir);
+  Log& log = bench.log();
+  Entry e{.ballot_round = 1,
+          .ballot_node = 1,
+          .value = std::string(value_bytes, 'v')};
+  Clock& clock = SystemClock::Instance();
+  int64_t bytes_before = bench.env().bytes();
+  int64_t start = clock.MonotonicNanos();
+  int64_t end = start + static_cast<int64_t>(seconds * 1e9);
+  int64_t chosen_nanos = 0;
+  uint64_t slots = 0;
+  while (clock.MonotonicNanos() < end) {
+    e.slot = ++slots;
+    e.chosen = false;
+    Status s = log.Append(std::span<const Entry>(&e, 1));
+    if (s.ok()) s = log.Sync();
+    e.chosen = true;
+    int64_t chosen_start = clock.MonotonicNanos();
+    if (s.ok()) s = log.Append(std::span<const Entry>(&e, 1));
+    chosen_nanos += clock.MonotonicNanos() - chosen_start;
+    if (!s.ok()) Die(s);
+  }
+  if (Status s = log.Sync(); !s.ok()) Die(s);
+  double elapsed = Seconds(clock.MonotonicNanos() - start);
+  double bytes = static_cast<double>(bench.env().bytes() - bytes_before);
+  double n = static_cast<double>(slots);
+  return {n / elapsed, bytes / n, static_cast<double>(chosen_nanos) / n / 1e3};
+}
+
+void RunAcceptThenChosenCase(const std::string& dir, double seconds,
+                             int rounds) {
+  constexpr size_t kValueBytes = 1 << 20;
+  std::vector<double> slots, bytes, chosen_us;
+  for (int round = 0; round < rounds; ++round) {
+    SlotResult r = RunAcceptThenChosen(dir, kValueBytes, seconds);
+    slots.push_back(r.slots_per_s);
+    bytes.push_back(r.disk_bytes_per_slot);
+    chosen_us.push_back(r.chosen_append_us);
+  }
+  std::printf("\n%-9s%-22s %9s %15s %12s %17s\n", "value", "case", "slots/s",
+              "disk bytes/slot", "x value", "Append(chosen) us");
+  std::printf("%4zu KiB  %-22s %9.1f %15.0f %11.3fx %17.1f\n",
+              kValueBytes >> 10, "accept+Sync, chosen", Median(slots),
+              Median(bytes), Median(bytes) / kValueBytes, Median(chosen_us));
 }
 
 // One record size: every round runs the baseline and then each log case, so
@@ -250,6 +329,7 @@ int Main(int argc, char** argv) {
   std::printf("%-9s%-16s %11s %9s %13s %12s\n", "record", "writer", "appends/s",
               "MB/s", "appends/sync", "vs baseline");
   for (size_t kib : {4, 64}) RunSize(dir, kib, seconds, rounds);
+  RunAcceptThenChosenCase(dir, seconds, rounds);
   if (own_dir) std::filesystem::remove_all(dir);
   return 0;
 }

@@ -70,6 +70,7 @@ void FileLog::IndexRecord(uint64_t slot, const Location& loc) {
     it->second = loc;
   }
   ++SegmentAt(loc.segment).live;
+  unresolved_marks_.erase(slot);
 }
 
 void FileLog::DropBelow(uint64_t first_slot) {
@@ -80,6 +81,8 @@ void FileLog::DropBelow(uint64_t first_slot) {
     --SegmentAt(it->second.segment).live;
   }
   index_.erase(index_.begin(), end);
+  unresolved_marks_.erase(unresolved_marks_.begin(),
+                          unresolved_marks_.lower_bound(first_slot));
 }
 
 // A chosen value never changes: an always-on check, because a log that
@@ -94,36 +97,105 @@ void FileLog::CheckChosenUnchanged(const Entry& entry,
 }
 
 Status FileLog::Append(std::span<const Entry> entries) {
-  // Encoding and checksumming (the costly part for MiB values) happen before
-  // taking the lock.
-  std::vector<std::string> records(entries.size());
-  std::vector<uint64_t> value_checksums(entries.size(), 0);
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
+  for (const Entry& e : entries) {
     if (e.value.size() > kMaxValueBytes) {
       return Status::InvalidArgument(
           "log entry for slot " + std::to_string(e.slot) + " has " +
           std::to_string(e.value.size()) + " bytes, more than kMaxValueBytes");
     }
-    AppendEntryRecord(e, &records[i]);
-    if (e.chosen) value_checksums[i] = Checksum64(e.value);
   }
+  // The latest record of each slot marked chosen here: if it holds the same
+  // ballot and value, a mark can stand in for a second copy of the value.
+  std::map<uint64_t, Location> latest;
+  if (std::any_of(entries.begin(), entries.end(),
+                  [](const Entry& e) { return e.chosen; })) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!poison_.ok()) return poison_;
+    for (const Entry& e : entries) {
+      if (!e.chosen) continue;
+      auto it = index_.find(e.slot);
+      latest[e.slot] = it == index_.end() ? Location{} : it->second;
+    }
+  }
+  // Encoding and checksumming (the costly part for MiB values) happen
+  // without the lock.
+  std::vector<Staged> staged = Stage(entries, &latest);
+  std::optional<size_t> stale;
   bool buffer_full = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!poison_.ok()) return poison_;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const Entry& e = entries[i];
-      PAXOSFS_CHECK_MSG(e.slot >= first_slot_, "append below FirstSlot()");
-      CheckChosenUnchanged(e, value_checksums[i]);
-      Location loc = Place(std::move(records[i]));
-      loc.chosen = e.chosen;
-      loc.value_checksum = value_checksums[i];
-      IndexRecord(e.slot, loc);
-    }
+    stale = PlaceStaged(entries, staged);
     buffer_full = pending_bytes_ > options_.buffered_bytes_max;
   }
+  // Another thread appended for a slot being marked between the two lock
+  // holds, so the mark may no longer follow the record it was checked
+  // against: stage the rest again.
+  if (stale) return Append(entries.subspan(*stale));
   return buffer_full ? Sync() : Status::Ok();
+}
+
+std::vector<FileLog::Staged> FileLog::Stage(
+    std::span<const Entry> entries, std::map<uint64_t, Location>* latest) {
+  std::vector<Staged> staged(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    Staged& s = staged[i];
+    auto it = latest->find(e.slot);
+    if (e.chosen) {
+      s.value_checksum = Checksum64(e.value);
+      // Comparing lengths first skips the hash for most other values.
+      if (it->second.length == EntryRecordBytes(e)) {
+        s.accepted_checksum = AcceptedPayloadChecksum(e);
+        s.mark = s.accepted_checksum == it->second.record_checksum;
+      }
+    }
+    if (s.mark) continue;
+    AppendEntryRecord(e, &s.record);
+    s.record_checksum = DecodeHeader(s.record)->payload_checksum;
+    // A later entry of this batch may mark this record chosen.
+    if (it != latest->end()) {
+      it->second = {.length = s.record.size(),
+                    .record_checksum = s.record_checksum};
+    }
+  }
+  return staged;
+}
+
+// Buffers the staged entries in order. Returns the position of the first
+// mark that no longer follows the slot's latest record (nothing from there
+// on is buffered). REQUIRES: mu_ held.
+std::optional<size_t> FileLog::PlaceStaged(std::span<const Entry> entries,
+                                           std::vector<Staged>& staged) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    Staged& s = staged[i];
+    PAXOSFS_CHECK_MSG(e.slot >= first_slot_, "append below FirstSlot()");
+    CheckChosenUnchanged(e, s.value_checksum);
+    if (s.mark) {
+      auto it = index_.find(e.slot);
+      if (it == index_.end() ||
+          it->second.record_checksum != s.accepted_checksum) {
+        return i;
+      }
+      std::string mark;
+      AppendChosenMarkRecord({.slot = e.slot,
+                              .record_segment = it->second.segment,
+                              .record_offset = it->second.offset,
+                              .value_checksum = s.value_checksum},
+                             &mark);
+      Place(std::move(mark));
+      it->second.chosen = true;
+      it->second.value_checksum = s.value_checksum;
+      continue;
+    }
+    Location loc = Place(std::move(s.record));
+    loc.record_checksum = s.record_checksum;
+    loc.chosen = e.chosen;
+    loc.value_checksum = s.value_checksum;
+    IndexRecord(e.slot, loc);
+  }
+  return std::nullopt;
 }
 
 Status FileLog::SetMetadata(std::string_view blob) {
@@ -185,6 +257,8 @@ StatusOr<Entry> FileLog::Get(uint64_t slot) const {
   if (!entry || entry->slot != slot) {
     return Corrupt(loc.segment, loc.offset, "record is not for its slot");
   }
+  // The record may say not chosen while a chosen mark after it says chosen.
+  entry->chosen = loc.chosen;
   return std::move(*entry);
 }
 

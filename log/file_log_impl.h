@@ -19,6 +19,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,11 +47,13 @@ class FileLog final : public Log {
   Status Recover(RecoveryReport* report);
 
  private:
-  // Where the latest record of a slot is.
+  // Where the latest Entry record of a slot is. A chosen mark after it does
+  // not move it: it sets `chosen`.
   struct Location {
     uint64_t segment = 0;
     uint64_t offset = 0;
-    uint64_t length = 0;  // Header and payload.
+    uint64_t length = 0;           // Header and payload.
+    uint64_t record_checksum = 0;  // The record's payload checksum.
     bool chosen = false;
     uint64_t value_checksum = 0;  // Of the value; set only when chosen.
   };
@@ -65,6 +69,14 @@ class FileLog final : public Log {
     uint64_t segment = 0;
     uint64_t offset = 0;
     std::string bytes;
+  };
+  // An entry on its way into the buffer, prepared outside mu_.
+  struct Staged {
+    std::string record;              // The Entry record; empty if `mark`.
+    uint64_t record_checksum = 0;    // Its payload checksum.
+    uint64_t value_checksum = 0;     // Set when chosen.
+    uint64_t accepted_checksum = 0;  // Set when `mark`: what it must follow.
+    bool mark = false;  // A chosen mark for the slot's latest record.
   };
   // A segment file the sync leader created.
   struct Opened {
@@ -84,6 +96,12 @@ class FileLog final : public Log {
   bool CopyBuffered(const Location& loc, std::string* out) const;
   std::vector<uint64_t> DeadOldSegments() const;
 
+  // Append's steps: encoding (without mu_) and buffering (with it).
+  static std::vector<Staged> Stage(std::span<const Entry> entries,
+                                   std::map<uint64_t, Location>* latest);
+  std::optional<size_t> PlaceStaged(std::span<const Entry> entries,
+                                    std::vector<Staged>& staged);
+
   // Sync leader work, without mu_. REQUIRES: sync_running_ set by this thread.
   Status WriteAndSync(const std::vector<Piece>& pieces,
                       std::vector<Opened>* opened);
@@ -93,6 +111,8 @@ class FileLog final : public Log {
   Status ReplaySegment(uint64_t segment, bool last, uint64_t* good_end);
   Status ApplyRecord(uint64_t segment, uint64_t offset,
                      const RecordHeader& header, std::string_view payload);
+  Status ApplyChosenMark(uint64_t segment, uint64_t offset,
+                         const ChosenMark& mark);
   Status CutTornTail(uint64_t segment, uint64_t good_end,
                      RecoveryReport* report);
   Status CreateFirstSegment();
@@ -119,6 +139,10 @@ class FileLog final : public Log {
   uint64_t placed_records_ = 0;           // GUARDED_BY(mu_)
   uint64_t durable_records_ = 0;          // GUARDED_BY(mu_)
   bool sync_running_ = false;             // GUARDED_BY(mu_)
+  // Replay only: chosen marks whose record was not found because it may have
+  // been in a segment TruncatePrefix deleted. That is sound only if a later
+  // record or truncation makes the mark obsolete too; by slot.
+  std::map<uint64_t, Location> unresolved_marks_;  // GUARDED_BY(mu_)
 
   std::unique_ptr<FileLock> dir_lock_;  // Set by Recover; held for life.
 

@@ -87,6 +87,12 @@ Status FileLog::Recover(RecoveryReport* report) {
     ++report->segments;
     if (last) PAXOSFS_RETURN_IF_ERROR(CutTornTail(sequence, good_end, report));
   }
+  if (!unresolved_marks_.empty()) {
+    const auto& [slot, mark] = *unresolved_marks_.begin();
+    return Corrupt(mark.segment, mark.offset,
+                   "chosen mark for slot " + std::to_string(slot) +
+                       " whose record is missing");
+  }
   report->records = placed_records_;
   if (segments_.empty()) return CreateFirstSegment();
   return ReopenLastSegment();
@@ -175,9 +181,20 @@ Status FileLog::ApplyRecord(uint64_t segment, uint64_t offset,
       ++SegmentAt(segment).records;
       if (e->slot < first_slot_) return Status::Ok();
       IndexRecord(e->slot,
-                  {segment, offset, kRecordHeaderBytes + payload.size(),
-                   e->chosen, e->chosen ? Checksum64(e->value) : 0});
+                  {.segment = segment,
+                   .offset = offset,
+                   .length = kRecordHeaderBytes + payload.size(),
+                   .record_checksum = header.payload_checksum,
+                   .chosen = e->chosen,
+                   .value_checksum = e->chosen ? Checksum64(e->value) : 0});
       return Status::Ok();
+    }
+    case RecordType::kChosenMark: {
+      std::optional<ChosenMark> mark = DecodeChosenMark(payload);
+      if (!mark) return Corrupt(segment, offset, "malformed chosen mark");
+      ++SegmentAt(segment).records;
+      if (mark->slot < first_slot_) return Status::Ok();
+      return ApplyChosenMark(segment, offset, *mark);
     }
     case RecordType::kMetadata:
       ++SegmentAt(segment).records;
@@ -192,6 +209,31 @@ Status FileLog::ApplyRecord(uint64_t segment, uint64_t offset,
     }
   }
   return Corrupt(segment, offset, "unknown record type");
+}
+
+// A mark is written only right after its record was the slot's latest, and
+// a record's segment outlives every later one's (TruncatePrefix deletes only
+// the oldest segments), so the record must be the slot's latest now, unless
+// its segment was deleted: then the mark must be obsolete too (see
+// unresolved_marks_), which Recover checks once every segment is replayed.
+Status FileLog::ApplyChosenMark(uint64_t segment, uint64_t offset,
+                                const ChosenMark& mark) {
+  auto it = index_.find(mark.slot);
+  if (it == index_.end() && mark.record_segment < segments_.begin()->first) {
+    unresolved_marks_[mark.slot] = {.segment = segment, .offset = offset};
+    return Status::Ok();
+  }
+  if (it == index_.end() || it->second.segment != mark.record_segment ||
+      it->second.offset != mark.record_offset) {
+    return Corrupt(segment, offset,
+                   "chosen mark for slot " + std::to_string(mark.slot) +
+                       " does not follow its record (" +
+                       SegmentFileName(mark.record_segment) + " at offset " +
+                       std::to_string(mark.record_offset) + ")");
+  }
+  it->second.chosen = true;
+  it->second.value_checksum = mark.value_checksum;
+  return Status::Ok();
 }
 
 // The end of the newest segment held an unfinished write: cut it, durably,

@@ -41,7 +41,17 @@ uint32_t GetFixed32(const char* src) {
 
 bool KnownType(uint8_t type) {
   return type >= static_cast<uint8_t>(RecordType::kSegmentHeader) &&
-         type <= static_cast<uint8_t>(RecordType::kTruncatePrefix);
+         type <= static_cast<uint8_t>(RecordType::kChosenMark);
+}
+
+// The fields of an Entry record's payload before its value.
+std::string EntryFixed(const Entry& entry, bool chosen) {
+  std::string fixed;
+  AppendFixed64(&fixed, entry.slot);
+  AppendFixed64(&fixed, entry.ballot_round);
+  AppendFixed64(&fixed, entry.ballot_node);
+  fixed.push_back(chosen ? 1 : 0);
+  return fixed;
 }
 
 constexpr size_t kSegmentHeaderFixedBytes = 8 + 4 + 8 + 8;
@@ -70,12 +80,8 @@ void AppendRecord(RecordType type,
 }
 
 void AppendEntryRecord(const Entry& entry, std::string* out) {
-  std::string fixed;
-  AppendFixed64(&fixed, entry.slot);
-  AppendFixed64(&fixed, entry.ballot_round);
-  AppendFixed64(&fixed, entry.ballot_node);
-  fixed.push_back(entry.chosen ? 1 : 0);
-  AppendRecord(RecordType::kEntry, {fixed, entry.value}, out);
+  AppendRecord(RecordType::kEntry,
+               {EntryFixed(entry, entry.chosen), entry.value}, out);
 }
 
 void AppendSegmentHeaderRecord(const SegmentHeader& header, std::string* out) {
@@ -91,6 +97,26 @@ void AppendTruncateRecord(uint64_t first_slot, std::string* out) {
   std::string fixed;
   AppendFixed64(&fixed, first_slot);
   AppendRecord(RecordType::kTruncatePrefix, {fixed}, out);
+}
+
+void AppendChosenMarkRecord(const ChosenMark& mark, std::string* out) {
+  std::string fixed;
+  AppendFixed64(&fixed, mark.slot);
+  AppendFixed64(&fixed, mark.record_segment);
+  AppendFixed64(&fixed, mark.record_offset);
+  AppendFixed64(&fixed, mark.value_checksum);
+  AppendRecord(RecordType::kChosenMark, {fixed}, out);
+}
+
+uint64_t EntryRecordBytes(const Entry& entry) {
+  return kRecordHeaderBytes + kEntryFixedBytes + entry.value.size();
+}
+
+uint64_t AcceptedPayloadChecksum(const Entry& entry) {
+  Hasher hasher;
+  hasher.Update(EntryFixed(entry, /*chosen=*/false));
+  hasher.Update(entry.value);
+  return hasher.Digest();
 }
 
 std::optional<RecordHeader> DecodeHeader(std::string_view bytes) {
@@ -138,6 +164,15 @@ std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
 std::optional<uint64_t> DecodeTruncate(std::string_view payload) {
   if (payload.size() != 8) return std::nullopt;
   return GetFixed64(payload.data());
+}
+
+std::optional<ChosenMark> DecodeChosenMark(std::string_view payload) {
+  if (payload.size() != kChosenMarkPayloadBytes) return std::nullopt;
+  const char* p = payload.data();
+  return ChosenMark{.slot = GetFixed64(p),
+                    .record_segment = GetFixed64(p + 8),
+                    .record_offset = GetFixed64(p + 16),
+                    .value_checksum = GetFixed64(p + 24)};
 }
 
 std::string SegmentFileName(uint64_t sequence) {

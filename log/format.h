@@ -30,6 +30,7 @@ enum class RecordType : uint8_t {
   kEntry = 2,           // One Entry.
   kMetadata = 3,        // The metadata blob.
   kTruncatePrefix = 4,  // A new FirstSlot().
+  kChosenMark = 5,      // An earlier Entry record's value is chosen.
 };
 
 inline constexpr size_t kRecordHeaderBytes = 24;
@@ -37,6 +38,8 @@ inline constexpr uint64_t kSegmentMagic = 0x474f4c5358415050;  // "PPAXSLOG"
 inline constexpr uint32_t kFormatVersion = 1;
 // Payload bytes of an Entry record before its value.
 inline constexpr size_t kEntryFixedBytes = 8 + 8 + 8 + 1;
+// Payload bytes of a ChosenMark record.
+inline constexpr size_t kChosenMarkPayloadBytes = 8 + 8 + 8 + 8;
 // Largest payload any record may have: a value or metadata, plus fields.
 inline constexpr uint64_t kMaxPayloadBytes = kMaxValueBytes + 64;
 
@@ -53,6 +56,18 @@ struct SegmentHeader {
   std::string metadata;     // Metadata() when the segment was started.
 };
 
+// What a ChosenMark record says: the value of the Entry record at
+// (record_segment, record_offset), the latest one for `slot`, is chosen.
+// It stands in for a second, chosen copy of that record, so the value
+// reaches the disk once.
+struct ChosenMark {
+  uint64_t slot = 0;
+  uint64_t record_segment = 0;
+  uint64_t record_offset = 0;
+  uint64_t value_checksum = 0;  // Checksum64 of the value: replay restores
+                                // the chosen-value check without reading it.
+};
+
 // Appends one framed record whose payload is the concatenation of `parts`.
 void AppendRecord(RecordType type,
                   std::initializer_list<std::string_view> parts,
@@ -60,6 +75,13 @@ void AppendRecord(RecordType type,
 void AppendEntryRecord(const Entry& entry, std::string* out);
 void AppendSegmentHeaderRecord(const SegmentHeader& header, std::string* out);
 void AppendTruncateRecord(uint64_t first_slot, std::string* out);
+void AppendChosenMarkRecord(const ChosenMark& mark, std::string* out);
+
+// Size of the Entry record for `entry`, header included.
+uint64_t EntryRecordBytes(const Entry& entry);
+// The payload checksum of the Entry record for `entry` with chosen = false,
+// computed without building the record.
+uint64_t AcceptedPayloadChecksum(const Entry& entry);
 
 // Parses a header. nullopt if `bytes` is shorter than a header, its checksum
 // fails, the padding is not zero, the type is unknown or the length exceeds
@@ -71,6 +93,7 @@ bool PayloadMatches(const RecordHeader& header, std::string_view payload);
 std::optional<Entry> DecodeEntry(std::string_view payload);
 std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
 std::optional<uint64_t> DecodeTruncate(std::string_view payload);
+std::optional<ChosenMark> DecodeChosenMark(std::string_view payload);
 
 // "segment-00000000000000000007.log": fixed width, so names sort by number.
 std::string SegmentFileName(uint64_t sequence);

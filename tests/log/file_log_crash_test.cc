@@ -44,6 +44,16 @@ void RunWorkload(FaultInjectionEnv* env, History* h) {
       batch.push_back(MakeEntry(s, round, false, 300));
     }
     if (round <= 3) batch.push_back(MakeEntry(1, 10 + round, false, 50));
+    // The previous round's slots learned chosen: mostly at the ballot they
+    // were accepted in (chosen marks), one in three at a higher ballot
+    // (written in full). Slot 1 is re-accepted above, so it is left out.
+    for (uint64_t s = round * 3 - 5; round >= 2 && s <= round * 3 - 3; ++s) {
+      if (s == 1) continue;
+      Entry chosen = h->versions[s].back();
+      chosen.chosen = true;
+      if (s % 3 == 0) chosen.ballot_round += 100;
+      batch.push_back(chosen);
+    }
     for (const Entry& e : batch) h->versions[e.slot].push_back(e);
     if (!log.Append(batch).ok()) return;
     if (round == 2 || round == 5) {
@@ -60,9 +70,9 @@ void RunWorkload(FaultInjectionEnv* env, History* h) {
   }
 }
 
-// A seeded mix of appends (re-accepts of the same slots, some chosen, values
-// of many sizes so records straddle the small segments), metadata, syncs and
-// truncations.
+// A seeded mix of appends (re-accepts of the same slots, some chosen, some
+// marked chosen at the ballot they hold, values of many sizes so records
+// straddle the small segments), metadata, syncs and truncations.
 void RunRandomWorkload(FaultInjectionEnv* env, uint64_t seed, History* h) {
   StatusOr<std::unique_ptr<Log>> opened = OpenFileLog(env, kDir, kOptions);
   if (!opened.ok()) return;
@@ -78,7 +88,13 @@ void RunRandomWorkload(FaultInjectionEnv* env, uint64_t seed, History* h) {
         uint64_t slot = h->first_slot + pick(20);
         std::vector<Entry>& versions = h->versions[slot];
         if (!versions.empty() && versions.back().chosen) continue;
-        batch.push_back(MakeEntry(slot, ++round, pick(4) == 0, 10 + pick(600)));
+        if (!versions.empty() && pick(3) == 0) {
+          batch.push_back(versions.back());  // Learned chosen: a mark.
+          batch.back().chosen = true;
+        } else {
+          batch.push_back(
+              MakeEntry(slot, ++round, pick(4) == 0, 10 + pick(600)));
+        }
         versions.push_back(batch.back());
       }
       if (!log.Append(batch).ok()) return;

@@ -32,11 +32,32 @@ class FileLogRecoveryTest : public ::testing::Test {
     EXPECT_FALSE(log->Sync().ok());
   }
 
-  void ExpectCorruptionAt(uint64_t offset) {
+  // Marks slot `slot` (written by WriteSynced) chosen, synced; checks that
+  // this wrote a chosen mark, and returns the mark's offset.
+  uint64_t AppendChosenMark(uint64_t slot) {
+    std::unique_ptr<Log> log = MustOpen(env_.get());
+    uint64_t offset = *env_->GetFileSize(kSegment1);
+    EXPECT_TRUE(AppendOne(*log, MakeEntry(slot, 1, true)).ok());
+    EXPECT_TRUE(log->Sync().ok());
+    EXPECT_EQ(*env_->GetFileSize(kSegment1) - offset,
+              kRecordHeaderBytes + kChosenMarkPayloadBytes);
+    return offset;
+  }
+
+  // Appends `record` to `path` behind the log's back, synced.
+  void AppendRaw(const std::string& path, const std::string& record) {
+    StatusOr<std::unique_ptr<WritableFile>> f = env_->NewAppendableFile(path);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Append(record).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+  }
+
+  void ExpectCorruptionAt(uint64_t offset,
+                          const std::string& segment = kSegment1) {
     StatusOr<std::unique_ptr<Log>> log = OpenFileLog(env_.get(), kDir);
     ASSERT_EQ(log.status().code(), StatusCode::kCorruption);
     const std::string& m = log.status().message();
-    EXPECT_NE(m.find(kSegment1 + " at offset " + std::to_string(offset)),
+    EXPECT_NE(m.find(segment + " at offset " + std::to_string(offset)),
               std::string::npos)
         << m;
     EXPECT_NE(m.find("must not vote"), std::string::npos) << m;
@@ -74,6 +95,24 @@ TEST_F(FileLogRecoveryTest, Open_TornTail_IsCutAtEveryByte) {
     EXPECT_EQ(*log->Get(5), MakeEntry(5));
   }
   EXPECT_GT(record_bytes, kRecordHeaderBytes);
+}
+
+// A crash while marking a slot chosen leaves it accepted, never damaged.
+TEST_F(FileLogRecoveryTest, Open_TornChosenMark_IsCutAtEveryByte) {
+  for (uint64_t keep = 0;; ++keep) {
+    env_ = std::make_unique<FaultInjectionEnv>();
+    WriteSynced(3);
+    WriteUnsynced(MakeEntry(2, 1, true));
+    const uint64_t mark_bytes = env_->UnsyncedBytes(kSegment1);
+    ASSERT_EQ(mark_bytes, kRecordHeaderBytes + kChosenMarkPayloadBytes);
+    env_->SimulateCrash(kSegment1, keep);
+    RecoveryReport report;
+    std::unique_ptr<Log> log = MustOpen(env_.get(), {}, &report);
+    ASSERT_NE(log, nullptr) << "keep=" << keep;
+    EXPECT_EQ(*log->Get(2), MakeEntry(2, 1, keep == mark_bytes));
+    EXPECT_EQ(report.torn_bytes_cut, keep == mark_bytes ? 0 : keep);
+    if (keep == mark_bytes) break;
+  }
 }
 
 TEST_F(FileLogRecoveryTest, Open_TornSegmentHeader_SegmentRemoved) {
@@ -130,6 +169,7 @@ TEST_F(FileLogRecoveryTest, Open_BitFlipInFinalCompleteRecord_Corruption) {
 // nothing on disk.
 TEST_F(FileLogRecoveryTest, Open_AnyBitFlip_CorruptionAndNothingCut) {
   WriteSynced(3);
+  AppendChosenMark(2);
   const uint64_t size = *env_->GetFileSize(kSegment1);
   for (uint64_t offset = 0; offset < size; ++offset) {
     int bit = static_cast<int>(offset % 8);
@@ -146,6 +186,50 @@ TEST_F(FileLogRecoveryTest, Open_BitFlipInSegmentHeader_Corruption) {
   WriteSynced(2);
   env_->FlipBit(kSegment1, 30, 1);
   ExpectCorruptionAt(0);
+}
+
+// A complete mark at the very end is reported like any complete record.
+TEST_F(FileLogRecoveryTest, Open_BitFlipInFinalChosenMark_Corruption) {
+  WriteSynced(3);
+  uint64_t mark = AppendChosenMark(2);
+  env_->FlipBit(kSegment1, mark + kRecordHeaderBytes + 9, 2);  // Its segment.
+  ExpectCorruptionAt(mark);
+}
+
+TEST_F(FileLogRecoveryTest, Open_ChosenMarkWithoutItsRecord_Corruption) {
+  std::vector<uint64_t> offsets = WriteSynced(2);
+  const uint64_t end = *env_->GetFileSize(kSegment1);
+  // Slot 3 has no record; slot 2's record is not at offsets[0].
+  for (ChosenMark bad : {ChosenMark{.slot = 3, .record_offset = offsets[1]},
+                         ChosenMark{.slot = 2, .record_offset = offsets[0]}}) {
+    SCOPED_TRACE(bad.slot);
+    bad.record_segment = 1;
+    ASSERT_TRUE(env_->TruncateFile(kSegment1, end).ok());
+    std::string record;
+    AppendChosenMarkRecord(bad, &record);
+    AppendRaw(kSegment1, record);
+    ExpectCorruptionAt(end);
+  }
+}
+
+// The segment holding a live mark's record is gone (segment numbers stay
+// contiguous, so only the mark can tell).
+TEST_F(FileLogRecoveryTest,
+       Open_ChosenMarkWhoseRecordSegmentIsGone_Corruption) {
+  FileLogOptions options{.segment_bytes_max = 1024};
+  const std::string segment2 = SegmentPathIn(kDir, 2);
+  uint64_t mark = 0;
+  {
+    std::unique_ptr<Log> log = MustOpen(env_.get(), options);
+    ASSERT_TRUE(AppendOne(*log, MakeEntry(1, 1, false, 900)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(AppendOne(*log, MakeEntry(1, 1, true, 900)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    mark = *env_->GetFileSize(segment2) -
+           (kRecordHeaderBytes + kChosenMarkPayloadBytes);
+  }
+  ASSERT_TRUE(env_->RemoveFile(kSegment1).ok());
+  ExpectCorruptionAt(mark, segment2);
 }
 
 TEST_F(FileLogRecoveryTest, Open_ZeroFilledTail_IsCut) {

@@ -59,6 +59,40 @@ TEST(FormatTest, SegmentHeader_RoundTrip) {
   EXPECT_EQ(sh->metadata, "m");
 }
 
+TEST(FormatTest, ChosenMarkRecord_RoundTrip) {
+  ChosenMark m{.slot = 7,
+               .record_segment = 3,
+               .record_offset = 4096,
+               .value_checksum = 0x0123456789abcdef};
+  std::string rec;
+  AppendChosenMarkRecord(m, &rec);
+  ASSERT_EQ(rec.size(), kRecordHeaderBytes + kChosenMarkPayloadBytes);
+  std::optional<RecordHeader> h = DecodeHeader(rec);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->type, RecordType::kChosenMark);
+  std::string_view payload = std::string_view(rec).substr(kRecordHeaderBytes);
+  EXPECT_TRUE(PayloadMatches(*h, payload));
+  std::optional<ChosenMark> got = DecodeChosenMark(payload);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->slot, 7u);
+  EXPECT_EQ(got->record_segment, 3u);
+  EXPECT_EQ(got->record_offset, 4096u);
+  EXPECT_EQ(got->value_checksum, m.value_checksum);
+  EXPECT_FALSE(DecodeChosenMark(payload.substr(1)).has_value());
+}
+
+// What FileLog compares a chosen entry against, without encoding it.
+TEST(FormatTest, AcceptedPayloadChecksum_IsTheAcceptedRecordsChecksum) {
+  Entry e{.slot = 7, .ballot_round = 3, .ballot_node = 2, .value = "hello"};
+  std::string rec;
+  AppendEntryRecord(e, &rec);
+  EXPECT_EQ(EntryRecordBytes(e), rec.size());
+  e.chosen = true;
+  EXPECT_EQ(AcceptedPayloadChecksum(e), DecodeHeader(rec)->payload_checksum);
+  e.ballot_node = 1;
+  EXPECT_NE(AcceptedPayloadChecksum(e), DecodeHeader(rec)->payload_checksum);
+}
+
 TEST(FormatTest, SegmentFileName_ParsesBackAndSorts) {
   EXPECT_EQ(SegmentFileName(7), "segment-00000000000000000007.log");
   EXPECT_EQ(ParseSegmentFileName(SegmentFileName(123456)), 123456u);

@@ -58,6 +58,34 @@ TYPED_TEST(LogContractTest, Append_LaterRecordSupersedes) {
   EXPECT_EQ(*log.Get(4), chosen);
 }
 
+// FileLog writes the first as a chosen mark and the others in full; callers
+// must not be able to tell.
+TYPED_TEST(LogContractTest, Append_ChosenAfterAccepted_GetReturnsChosen) {
+  Log& log = *this->log_;
+  Entry same = MakeEntry(1, 2, /*chosen=*/true);
+  Entry other_ballot = MakeEntry(2, 2, /*chosen=*/true);
+  other_ballot.ballot_node = 3;
+  Entry other_value = MakeEntry(3, 2, /*chosen=*/true);
+  other_value.value[0] ^= 1;
+  std::vector<Entry> accepted = {MakeEntry(1, 2), MakeEntry(2, 2),
+                                 MakeEntry(3, 2)};
+  ASSERT_TRUE(log.Append(accepted).ok());
+  ASSERT_TRUE(log.Sync().ok());
+  std::vector<Entry> chosen = {same, other_ballot, other_value};
+  ASSERT_TRUE(log.Append(chosen).ok());
+  for (const Entry& e : chosen) EXPECT_EQ(*log.Get(e.slot), e);
+  ASSERT_TRUE(log.Sync().ok());
+  for (const Entry& e : chosen) EXPECT_EQ(*log.Get(e.slot), e);
+}
+
+TYPED_TEST(LogContractTest, Append_AcceptedAndChosenInOneBatch) {
+  Log& log = *this->log_;
+  std::vector<Entry> batch = {MakeEntry(7, 1), MakeEntry(7, 1, true),
+                              MakeEntry(7, 1, true)};
+  ASSERT_TRUE(log.Append(batch).ok());
+  EXPECT_EQ(*log.Get(7), batch[1]);
+}
+
 TYPED_TEST(LogContractTest, Append_TooBig_InvalidArgument) {
   Entry e = MakeEntry(1);
   e.value.resize(kMaxValueBytes + 1);
@@ -88,6 +116,10 @@ TYPED_TEST(LogContractTest, TruncatePrefix_DropsBelowKeepsRest) {
 TYPED_TEST(LogContractTest, Append_ChosenValueChanged_Dies) {
   Log& log = *this->log_;
   ASSERT_TRUE(AppendOne(log, MakeEntry(3, 1, /*chosen=*/true)).ok());
+  ASSERT_TRUE(AppendOne(log, MakeEntry(4, 1)).ok());
+  ASSERT_TRUE(AppendOne(log, MakeEntry(4, 1, /*chosen=*/true)).ok());
+  EXPECT_DEATH((void)AppendOne(log, MakeEntry(4, 2, /*chosen=*/true)),
+               "another value");
   EXPECT_DEATH((void)AppendOne(log, MakeEntry(3, 2, /*chosen=*/true)),
                "another value");
   EXPECT_DEATH((void)AppendOne(log, MakeEntry(3, 1, /*chosen=*/false)),
