@@ -244,7 +244,9 @@ Status FileLog::CutTornTail(uint64_t segment, uint64_t good_end,
   const std::string path = SegmentPath(segment);
   StatusOr<uint64_t> size = env_->GetFileSize(path);
   if (!size.ok()) return size.status();
-  if (*size == good_end) return Status::Ok();
+  // An empty newest segment (a crash between creating the file and writing
+  // its header) is torn too: kept, it would be appended to without a header.
+  if (*size == good_end && good_end > 0) return Status::Ok();
   report->torn_bytes_cut = *size - good_end;
   report->torn_segment = path;
   if (good_end > 0) return env_->TruncateFile(path, good_end);

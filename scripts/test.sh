@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs what is needed, checks
 # formatting, builds, runs every test, then rebuilds with ASan+UBSan and runs
-# the unit, simulation and FUSE tests under it.
+# the unit, simulation and FUSE tests under it, then builds the fuzz targets
+# with clang (also sanitized) and runs each for 15 s (scripts/fuzz.sh).
 # Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,5 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 if [ "$sanitize" -eq 1 ]; then
   bash scripts/build.sh build-asan -DPAXOSFS_SANITIZE=ON
   ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L 'unit|sim|fuse'
+  bash scripts/fuzz.sh 15
 fi

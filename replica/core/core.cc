@@ -231,7 +231,9 @@ void Core::StartPreVote(int64_t now_ns) {
 
 void Core::StartPrepare(int64_t now_ns) {
   role_ = Role::kPreparing;
-  leader_state_.emplace();
+  // Not emplace(): clang rejects it for a nested struct with default member
+  // initializers (it decides constructibility inside the enclosing class).
+  leader_state_ = Leader{};
   Leader& l = *leader_state_;
   l.ballot = Ballot{std::max(max_round_seen_, promised_.round) + 1, opt_.id};
   NoteRound(l.ballot);

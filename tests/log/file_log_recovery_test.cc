@@ -115,31 +115,41 @@ TEST_F(FileLogRecoveryTest, Open_TornChosenMark_IsCutAtEveryByte) {
   }
 }
 
-TEST_F(FileLogRecoveryTest, Open_TornSegmentHeader_SegmentRemoved) {
-  // A crash after segment 2 was created and its entry made durable (by
-  // another fsync of the directory), with 10 bytes of its header written.
+// A crash after segment 2 was created and its entry made durable (by another
+// fsync of the directory), with `written` bytes of its header on disk.
+void ExpectTornSegment2Removed(Env* env, std::string_view written) {
   FileLogOptions options{.segment_bytes_max = 512};
   const std::string segment2 = SegmentPathIn(kDir, 2);
   {
-    std::unique_ptr<Log> log = MustOpen(env_.get(), options);
+    std::unique_ptr<Log> log = MustOpen(env, options);
     ASSERT_TRUE(AppendOne(*log, MakeEntry(1, 1, false, 400)).ok());
     ASSERT_TRUE(log->Sync().ok());
   }
-  StatusOr<std::unique_ptr<WritableFile>> f = env_->NewWritableFile(segment2);
-  ASSERT_TRUE((*f)->Append("0123456789").ok());
+  StatusOr<std::unique_ptr<WritableFile>> f = env->NewWritableFile(segment2);
+  ASSERT_TRUE((*f)->Append(written).ok());
   ASSERT_TRUE((*f)->Sync().ok());
-  ASSERT_TRUE(env_->SyncDir(kDir).ok());
+  ASSERT_TRUE(env->SyncDir(kDir).ok());
 
   RecoveryReport report;
-  std::unique_ptr<Log> log = MustOpen(env_.get(), options, &report);
+  std::unique_ptr<Log> log = MustOpen(env, options, &report);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(report.torn_segment, segment2);
   EXPECT_EQ(*log->Get(1), MakeEntry(1, 1, false, 400));
   ASSERT_TRUE(AppendOne(*log, MakeEntry(2, 1, false, 400)).ok());
   ASSERT_TRUE(log->Sync().ok());
   log.reset();
-  log = MustOpen(env_.get(), options);
+  log = MustOpen(env, options);
   EXPECT_EQ(*log->Get(2), MakeEntry(2, 1, false, 400));
+}
+
+TEST_F(FileLogRecoveryTest, Open_TornSegmentHeader_SegmentRemoved) {
+  ExpectTornSegment2Removed(env_.get(), "0123456789");
+}
+
+// Found by tests/fuzz/file_log_fuzz: an empty newest segment used to be kept
+// and appended to without a header, and the next Open refused the log.
+TEST_F(FileLogRecoveryTest, Open_EmptyNewestSegment_SegmentRemoved) {
+  ExpectTornSegment2Removed(env_.get(), "");
 }
 
 TEST_F(FileLogRecoveryTest, Open_BitFlipInMiddleRecord_Corruption) {
