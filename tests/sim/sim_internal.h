@@ -121,6 +121,7 @@ class Simulation {
   bool WipeIsSafe() const;
   uint64_t CurrentDisk(const SimNode& n) const;
   bool Quiescent() const;
+  bool MaybeChosenAbove(uint64_t applied) const;
   void FinalChecks();
 
   SimOptions opt_;
