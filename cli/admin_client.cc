@@ -44,12 +44,13 @@ Status FromGrpc(const grpc::Status& s) {
 }  // namespace
 
 StatusOr<proto::NodeStatus> FetchStatus(const std::string& address,
-                                        int timeout_ms) {
+                                        int timeout_ms, bool with_digest) {
   grpc::ClientContext ctx;
   SetDeadline(&ctx, timeout_ms);
+  proto::StatusRequest request;
+  request.set_with_digest(with_digest);
   proto::NodeStatus status;
-  grpc::Status s =
-      Stub(address)->GetStatus(&ctx, proto::StatusRequest(), &status);
+  grpc::Status s = Stub(address)->GetStatus(&ctx, request, &status);
   if (!s.ok()) return Status::Unavailable(s.error_message());
   return status;
 }

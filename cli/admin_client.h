@@ -11,10 +11,12 @@
 
 namespace paxosfs::cli {
 
-// GetStatus of the member at `address` ("host:port"), within `timeout_ms`.
+// GetStatus of the member at `address` ("host:port"), within `timeout_ms`,
+// with the store digest (a full scan of the store) if `with_digest`.
 // kUnavailable, with gRPC's reason, if it does not answer.
 StatusOr<proto::NodeStatus> FetchStatus(const std::string& address,
-                                        int timeout_ms);
+                                        int timeout_ms,
+                                        bool with_digest = false);
 
 // Sends `request` to the leader, found through `peer` (any member) and
 // followed across leader changes and elections; retries while the answer

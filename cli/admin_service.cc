@@ -57,7 +57,7 @@ grpc::Status ToGrpc(const Status& s) {
 
 AdminService::~AdminService() {
   std::lock_guard<std::mutex> lock(workers_mu_);
-  for (std::thread& t : workers_) t.join();
+  for (Worker& w : workers_) w.thread.join();
 }
 
 void AdminService::SetDriver(replica::Driver* driver) {
@@ -65,22 +65,55 @@ void AdminService::SetDriver(replica::Driver* driver) {
   driver_.store(driver);
 }
 
+void AdminService::Detach(grpc::ServerUnaryReactor* reactor,
+                          std::function<grpc::Status()> work) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  std::erase_if(workers_, [](Worker& w) {
+    if (!*w.done) return false;
+    w.thread.join();
+    return true;
+  });
+  workers_.push_back({std::thread([reactor, done, work = std::move(work)] {
+                        reactor->Finish(work());
+                        *done = true;
+                      }),
+                      done});
+}
+
 grpc::ServerUnaryReactor* AdminService::GetStatus(
-    grpc::CallbackServerContext* context, const proto::StatusRequest*,
+    grpc::CallbackServerContext* context, const proto::StatusRequest* request,
     proto::NodeStatus* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!request->with_digest()) {
+    FillStatus(false, reply);
+    reactor->Finish(grpc::Status::OK);
+  } else {
+    Detach(reactor, [this, reply] {
+      FillStatus(true, reply);
+      return grpc::Status::OK;
+    });
+  }
+  return reactor;
+}
+
+void AdminService::FillStatus(bool with_digest, proto::NodeStatus* reply) {
   reply->set_node_id(identity_.node_id);
   reply->set_cluster_id(identity_.cluster_id);
   reply->set_version(VersionString());
   reply->set_mount_point(mount_point_);
   reply->set_applied_index(applier_->applied_index());
   reply->set_durable_index(applier_->durable_index());
-  auto reader = fs_->NewReader();
-  if (reader.ok()) {
-    auto index = (*reader)->AppliedIndex();
-    auto digest = (*reader)->Digest();
-    if (index.ok() && digest.ok()) {
-      reply->set_applied_index(*index);
-      reply->set_digest(*digest);
+  if (with_digest) {
+    // Index and digest from one read transaction, so they match.
+    auto reader = fs_->NewReader();
+    if (reader.ok()) {
+      auto index = (*reader)->AppliedIndex();
+      auto digest = (*reader)->Digest();
+      if (index.ok() && digest.ok()) {
+        reply->set_applied_index(*index);
+        reply->set_digest(*digest);
+      }
     }
   }
   if (const replica::Transport* transport = transport_.load()) {
@@ -107,9 +140,6 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(
       AddMember(s.config, learner, "learner", reply);
     }
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::ChangeMembership(
@@ -117,10 +147,7 @@ grpc::ServerUnaryReactor* AdminService::ChangeMembership(
     const proto::MemberChangeRequest* request,
     proto::MemberChangeReply* reply) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::lock_guard<std::mutex> lock(workers_mu_);
-  workers_.emplace_back([this, reactor, request, reply] {
-    reactor->Finish(Change(*request, reply));
-  });
+  Detach(reactor, [this, request, reply] { return Change(*request, reply); });
   return reactor;
 }
 

@@ -1,14 +1,17 @@
 // The node's admin API (proto/admin.proto): status for `paxosfs status`, and
 // membership changes for `paxosfs join` and `paxosfs members`. Served with
-// the callback API: GetStatus reads local state only; ChangeMembership,
-// which waits for consensus, runs on a worker thread of its own and
-// finishes the reactor from there.
+// the callback API: a plain GetStatus reads local state only and answers at
+// once; a status with the store digest (a full scan) and ChangeMembership
+// (which waits for consensus) run on a worker thread of their own and
+// finish the reactor from there.
 //
 // Thread safety: gRPC calls it from its threads; everything it reads is
 // thread-safe. Destroy it after the gRPC server has shut down.
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -52,6 +55,10 @@ class AdminService final : public proto::Admin::CallbackService {
  private:
   grpc::Status Change(const proto::MemberChangeRequest& request,
                       proto::MemberChangeReply* reply);
+  void FillStatus(bool with_digest, proto::NodeStatus* reply);
+  // Runs `work` on a new worker thread, which finishes `reactor` with it.
+  void Detach(grpc::ServerUnaryReactor* reactor,
+              std::function<grpc::Status()> work);
 
   const Identity identity_;
   const std::string mount_point_;
@@ -63,8 +70,13 @@ class AdminService final : public proto::Admin::CallbackService {
   std::mutex driver_mu_;
   std::atomic<replica::Driver*> driver_{nullptr};
   std::atomic<const replica::Transport*> transport_{nullptr};
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
   std::mutex workers_mu_;
-  std::vector<std::thread> workers_;  // Guarded by workers_mu_.
+  std::vector<Worker> workers_;  // Guarded by workers_mu_; finished ones
+                                 // are joined when the next one starts.
 };
 
 }  // namespace paxosfs::cli

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "cli/admin_client.h"
 #include "proto/admin.grpc.pb.h"
 
 namespace paxosfs::cli {
@@ -26,17 +27,11 @@ struct Answer {
 Answer Ask(const std::string& address, int timeout_ms) {
   Answer a;
   a.address = address;
-  auto stub = proto::Admin::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(timeout_ms));
-  proto::NodeStatus status;
-  grpc::Status s = stub->GetStatus(&ctx, proto::StatusRequest(), &status);
-  if (s.ok()) {
-    a.status = status;
+  auto status = FetchStatus(address, timeout_ms, /*with_digest=*/true);
+  if (status.ok()) {
+    a.status = *status;
   } else {
-    a.error = s.error_message();
+    a.error = status.status().message();
   }
   return a;
 }

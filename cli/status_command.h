@@ -9,7 +9,8 @@ namespace paxosfs::cli {
 struct StatusFlags {
   std::string peer;  // host:port of any member's peer/admin service.
   bool json = false;
-  int timeout_ms = 2000;
+  // Each member hashes its whole store for the digest: seconds per GiB.
+  int timeout_ms = 10000;
 };
 
 // Returns the process exit code: 0 if every member answered, 1 if the

@@ -45,7 +45,7 @@ struct TransportStats {
   uint64_t messages_received = 0;
   uint64_t messages_dropped = 0;
   uint64_t batches_sent = 0;
-  uint64_t bytes_sent = 0;  // Serialized batches, before gRPC framing.
+  uint64_t bytes_sent = 0;     // Serialized batches, before gRPC framing.
   uint64_t peers_refused = 0;  // Inbound streams refused at Hello.
 };
 

@@ -140,8 +140,10 @@ std::optional<proto::NodeStatus> Cluster::Status(int node) const {
       nodes_[node - 1].listen, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(1000));
+  proto::StatusRequest request;
+  request.set_with_digest(true);
   proto::NodeStatus status;
-  if (!stub->GetStatus(&ctx, proto::StatusRequest(), &status).ok()) {
+  if (!stub->GetStatus(&ctx, request, &status).ok()) {
     return std::nullopt;
   }
   return status;

@@ -2,11 +2,11 @@
 // answer any chunk with its raw bytes or Corruption (a lying raw_len must
 // not buy a large allocation), and bytes it returns must encode to a chunk
 // that decodes back to them.
+#include <google/protobuf/stubs/logging.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
-
-#include <google/protobuf/stubs/logging.h>
 
 #include "common/check.h"
 #include "proto/snapshot.pb.h"
