@@ -77,7 +77,12 @@ class Reader {
     *v = u == 1;
     return true;
   }
-  bool Count(uint64_t* n) { return U64(n) && *n <= kMaxCount; }
+  // Every element takes at least one byte, so a count beyond the bytes left
+  // is malformed: refusing it here keeps a 16-byte message from making the
+  // decoder allocate millions of elements (found by tests/fuzz/codec_fuzz).
+  bool Count(uint64_t* n) {
+    return U64(n) && *n <= kMaxCount && *n <= in_.size() - pos_;
+  }
   bool Bytes(std::string* b) {
     uint64_t n = 0;
     if (!U64(&n) || n > in_.size() - pos_) return false;
