@@ -11,14 +11,18 @@ namespace paxosfs::replica {
 
 void Core::MarkChosen(uint64_t slot, const Ballot& ballot, std::string value) {
   if (slot <= compacted_) return;
-  Slot& s = log_[slot];
-  if (s.chosen) {
-    PAXOSFS_CHECK_MSG(s.value == value, "two values chosen for one slot");
+  auto existing = log_.find(slot);
+  if (existing != log_.end() && existing->second.chosen) {
+    PAXOSFS_CHECK_MSG(existing->second.value == value,
+                      "two values chosen for one slot");
     return;
   }
   StatusOr<Value> v = DecodeValue(value);
-  PAXOSFS_CHECK_MSG(v.ok(), "chosen value does not decode");
-  s = Slot{ballot, value, true};
+  // Peer bytes: a value that does not decode was damaged or forged on its
+  // way, so it is not learned here (every chosen value can be learned again
+  // from a quorum) rather than stopping the node.
+  if (!v.ok()) return;
+  log_[slot] = Slot{ballot, value, true};
   ready_.records.push_back(LogRecord{slot, ballot, true, std::move(value)});
   if (v->kind == Value::Kind::kConfig) {
     configs_[slot] = v->config;

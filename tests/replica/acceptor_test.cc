@@ -55,6 +55,22 @@ class AcceptorTest : public ::testing::Test {
   Core core_;
 };
 
+// Found by review of tests/fuzz: a peer's chosen entry whose value does not
+// decode used to stop the node with a failed check.
+TEST_F(AcceptorTest, CatchupReply_UndecodableChosenValue_IgnoredNotFatal) {
+  Message m;
+  m.type = MsgType::kCatchupReply;
+  m.ok = true;
+  m.commit = 2;
+  m.entries.push_back({1, {1, 2}, true, "\xff garbage"});
+  m.entries.push_back({2, {1, 2}, true, Batch("x")});
+  Ready r = Send(2, m, After());
+  EXPECT_TRUE(r.committed.empty()) << "slot 1 must not count as learned";
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].slot, 2u);
+  EXPECT_EQ(core_.chosen_prefix(), 0u);
+}
+
 TEST_F(AcceptorTest, HandlePrepare_PromisesAndPersistsBeforeReplying) {
   Ready r = Send(2, Prepare({5, 2}), After());
   ASSERT_TRUE(r.metadata.has_value());
