@@ -70,7 +70,7 @@ wait_caught_up() {
 }
 
 leader_id > /dev/null
-echo "learners  leader_cpu_ms  leader_MB_sent  leader_msgs  visible_p50_ms  visible_p99_ms  visible_max_ms"
+echo "learners  load_s  leader_cpu_ms  leader_MB_sent  leader_msgs  visible_p50_ms  visible_p99_ms  visible_max_ms"
 count=0
 for want in $steps; do
   while [ "$count" -lt "$want" ]; do
@@ -90,8 +90,8 @@ for want in $steps; do
     --leader "$(addr "$l")" --leader-pid "${pid[$l]}" --learners "$learners" \
     --writes "$writes" --samples "$samples")
   get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-  printf "%8s  %13s  %14.1f  %11s  %14s  %14s  %14s\n" "$count" \
-    "$(get leader_cpu_ms)" "$(awk -v b="$(get leader_bytes_sent)" 'BEGIN {print b / 1e6}')" \
+  printf "%8s  %6s  %13s  %14.1f  %11s  %14s  %14s  %14s\n" "$count" \
+    "$(get load_s)" "$(get leader_cpu_ms)" "$(awk -v b="$(get leader_bytes_sent)" 'BEGIN {print b / 1e6}')" \
     "$(get leader_msgs_sent)" "$(get visible_p50_ms)" "$(get visible_p99_ms)" \
     "$(get visible_max_ms)"
 done

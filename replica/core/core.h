@@ -228,8 +228,10 @@ class Core {
   int64_t election_deadline_ns_ = 0;
   int64_t last_catchup_ns_ = -1;
   uint64_t catchup_attempts_ = 0;
-  uint64_t progress_prefix_ = 0;  // chosen_prefix_ when last seen moving,
-  int64_t progress_ns_ = 0;       // and when.
+  // chosen_prefix_ + the tree parent's commit when either last moved, and
+  // when: a learner leaves its parent only when neither moves.
+  uint64_t progress_mark_ = 0;
+  int64_t progress_ns_ = 0;
   uint64_t polled_commit_ = 0;    // known_commit_ at the last parent poll.
   NodeId lease_holder_ = kNoNode;
   int64_t lease_expiry_ns_ = 0;

@@ -90,12 +90,18 @@ NodeId Core::TreeParent() const {
 bool Core::PollParent(int64_t now_ns) {
   NodeId parent = TreeParent();
   if (parent == kNoNode) return false;
-  if (chosen_prefix_ != progress_prefix_ || known_commit_ <= chosen_prefix_) {
-    progress_prefix_ = chosen_prefix_;
+  auto reported = peer_commit_.find(parent);
+  uint64_t mark = chosen_prefix_ +
+                  (reported == peer_commit_.end() ? 0 : reported->second);
+  if (mark != progress_mark_ || known_commit_ <= chosen_prefix_) {
+    progress_mark_ = mark;
     progress_ns_ = now_ns;
   }
-  // A parent that is down or stuck must not hold this learner back: after
-  // an election timeout without progress, fall back to the leader and peers.
+  // A parent that is down or stuck must not hold this learner back: when
+  // neither this node nor its parent learned anything for an election
+  // timeout, fall back to the leader and peers. A parent that is merely
+  // slower (an overloaded host) keeps its children, so the leader's load
+  // stays bounded.
   if (now_ns - progress_ns_ > opt_.election_timeout_ns) return false;
   // Polled every heartbeat interval whether or not a newer commit is known
   // (the leader tells only voters of each commit, and the parent's reply
