@@ -48,6 +48,8 @@ struct Options {
   // Learners pull chosen entries through a tree rooted at the voters, each
   // member serving at most this many learners (see TreeParent).
   uint64_t learner_fanout = 4;
+  // Learners get the leader's heartbeat once per this many intervals.
+  uint64_t learner_heartbeat_every = 5;
   // Must differ between starts of one node (e.g. from std::random_device in
   // the driver): read-barrier ids and fresh disk ids are drawn from it.
   uint64_t seed = 1;
@@ -152,6 +154,7 @@ class Core {
     int64_t start_ns = 0;
     int64_t last_heartbeat_ns = -1;
     uint64_t commit_sent = 0;
+    uint64_t heartbeats = 0;
   };
   struct Read {
     int64_t deadline_ns = 0;

@@ -289,9 +289,15 @@ void Core::LeaderTick(int64_t now_ns) {
   hb.ballot = l.ballot;
   hb.commit = chosen_prefix_;
   hb.sent_ns = now_ns;
+  // Learners hear from the leader only every few intervals: they learn
+  // entries and commits from their tree parent, and need the leader only to
+  // know who it is. That keeps the leader's messages per learner low.
+  bool learners = l.heartbeats++ % opt_.learner_heartbeat_every == 0;
   std::set<NodeId> targets;
-  for (NodeId n : LatestConfig().AllNodes()) targets.insert(n);
-  for (NodeId n : ConfigFor(chosen_prefix_ + 1).AllNodes()) targets.insert(n);
+  for (const Config* c : {&LatestConfig(), &ConfigFor(chosen_prefix_ + 1)}) {
+    for (const Voter& v : c->voters) targets.insert(v.node);
+    if (learners) targets.insert(c->learners.begin(), c->learners.end());
+  }
   for (NodeId n : targets) Send(n, hb);
   std::vector<uint64_t> resend;
   for (const auto& [slot, f] : l.inflight) resend.push_back(slot);

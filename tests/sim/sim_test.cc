@@ -48,12 +48,13 @@ TEST(SimDeterminism, SameSeedSameTrace) {
 // served a read after its restart (stale read).
 // 18632: two starts of one node drew the same barrier epoch (seeds were not
 // hashed; see tests/replica/rng_test.cc), again a stale read.
-// 437, 9043: the checker judged the history while a chosen slot was known
-// only to acceptors' logs (see Quiescent), reporting a put as lost.
+// 437, 9043, 24470: the checker judged the history while a chosen slot was
+// known only to acceptors' logs (see MaybeChosenAbove), reporting a put as
+// lost.
 TEST(SimRegression, Seeds) {
   InstallReplayOnAbort();
-  const std::vector<uint64_t> seeds = {13,    19,    27,  14514,
-                                       27803, 18632, 437, 9043};
+  const std::vector<uint64_t> seeds = {13,    19,  27,   14514, 27803,
+                                       18632, 437, 9043, 24470};
   for (uint64_t seed : seeds) {
     SimResult r = RunSimulation({.seed = seed});
     EXPECT_TRUE(r.ok) << Describe(seed, r);

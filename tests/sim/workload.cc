@@ -1,4 +1,6 @@
 // Clients, fault injection, membership changes and the end-of-run checks.
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "common/check.h"
@@ -251,25 +253,27 @@ bool Simulation::Quiescent() const {
 }
 
 bool Simulation::MaybeChosenAbove(uint64_t applied) const {
-  // A slot a quorum of the last two chosen configurations accepted with one
-  // ballot may be chosen while nobody up knows it yet (its leader crashed
-  // right after a client's put was acknowledged); the next leader's phase 1
-  // will find it. Judging the history before then reported the put as lost
-  // (seeds 437 and 9043). Minority leftovers of old leaders never get
-  // chosen and must not hold the check back.
+  // A slot a quorum of the last two chosen configurations accepted may be
+  // chosen while nobody up knows it yet (its leader crashed right after a
+  // client's put was acknowledged); the next leader's phase 1 meets that
+  // quorum and settles the slot. Judging the history before then reported
+  // the put as lost (seeds 437, 9043, and 24470, where the new leader's
+  // re-proposal at a higher ballot had reached one acceptor so far).
+  // Minority leftovers of old leaders may never be settled and must not
+  // hold the check back.
   auto config = chosen_configs_.rbegin();
   for (int i = 0; i < 2 && config != chosen_configs_.rend(); ++i, ++config) {
-    std::map<std::pair<uint64_t, replica::Ballot>, size_t> votes;
+    std::map<uint64_t, size_t> acceptors;
     for (const replica::Voter& v : config->second.voters) {
       const SimNode& n = nodes_[v.node - 1];
       if (CurrentDisk(n) != v.disk_id) continue;
-      std::map<uint64_t, replica::Ballot> latest;
+      std::set<uint64_t> slots;
       for (const replica::LogRecord& rec : n.records) {
-        if (rec.slot > applied) latest[rec.slot] = rec.ballot;
+        if (rec.slot > applied) slots.insert(rec.slot);
       }
-      for (const auto& [slot, ballot] : latest) ++votes[{slot, ballot}];
+      for (uint64_t slot : slots) ++acceptors[slot];
     }
-    for (const auto& [key, count] : votes) {
+    for (const auto& [slot, count] : acceptors) {
       if (count >= config->second.QuorumSize()) return true;
     }
   }
