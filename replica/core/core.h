@@ -235,7 +235,7 @@ class Core {
   // when: a learner leaves its parent only when neither moves.
   uint64_t progress_mark_ = 0;
   int64_t progress_ns_ = 0;
-  uint64_t polled_commit_ = 0;    // known_commit_ at the last parent poll.
+  uint64_t polled_commit_ = 0;  // known_commit_ at the last parent poll.
   NodeId lease_holder_ = kNoNode;
   int64_t lease_expiry_ns_ = 0;
   std::set<NodeId> prevotes_;

@@ -91,8 +91,8 @@ bool Core::PollParent(int64_t now_ns) {
   NodeId parent = TreeParent();
   if (parent == kNoNode) return false;
   auto reported = peer_commit_.find(parent);
-  uint64_t mark = chosen_prefix_ +
-                  (reported == peer_commit_.end() ? 0 : reported->second);
+  uint64_t mark =
+      chosen_prefix_ + (reported == peer_commit_.end() ? 0 : reported->second);
   if (mark != progress_mark_ || known_commit_ <= chosen_prefix_) {
     progress_mark_ = mark;
     progress_ns_ = now_ns;
