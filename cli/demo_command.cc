@@ -1,6 +1,5 @@
 #include "cli/demo_command.h"
 
-#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,9 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "cli/admin_client.h"
 #include "cli/data_dir.h"
 #include "cli/process.h"
-#include "proto/admin.grpc.pb.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -27,15 +26,9 @@ struct DemoNode {
 };
 
 bool MountedAndLed(const DemoNode& node) {
-  auto stub = proto::Admin::NewStub(
-      grpc::CreateChannel(node.listen, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(500));
-  proto::NodeStatus status;
-  if (!stub->GetStatus(&ctx, proto::StatusRequest(), &status).ok()) {
-    return false;
-  }
-  return status.leader_id() != 0 && status.mount_point() == node.mnt;
+  auto status = FetchStatus(node.listen, 500);
+  return status.ok() && status->leader_id() != 0 &&
+         status->mount_point() == node.mnt;
 }
 
 void StopAll(std::vector<DemoNode>* nodes) {

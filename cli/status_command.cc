@@ -1,17 +1,14 @@
 #include "cli/status_command.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <optional>
 #include <vector>
 
 #include "cli/admin_client.h"
-#include "proto/admin.grpc.pb.h"
 
 namespace paxosfs::cli {
 namespace {

@@ -165,7 +165,7 @@ class DriverImpl final : public Driver {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // Inputs arrived or stopping.
-  std::condition_variable read_cv_;  // A read waiter is done.
+  std::condition_variable read_cv_;  // A read or change waiter is done.
   Inputs inputs_;                    // Guarded by mu_.
   DriverStatus status_;              // Guarded by mu_.
   bool stopping_ = false;            // Guarded by mu_.
@@ -413,11 +413,13 @@ void DriverImpl::UpdateStatus() {
   status_.chosen_index = core_->chosen_prefix();
   status_.log_first_slot = log_->FirstSlot();
   status_.disk_id = core_->disk_id();
-  status_.config = core_->LatestConfig();
+  // Configurations (with every member's address) change rarely; copy them
+  // only then, not on every turn.
   const auto& configs = core_->configs();
   if (status_.configs.size() != configs.size() ||
       status_.configs.back().first != configs.rbegin()->first) {
     status_.configs.assign(configs.begin(), configs.end());
+    status_.config = core_->LatestConfig();
   }
   status_.snapshot_peer = snapshot_needed_.first;
   status_.snapshot_index = snapshot_needed_.second;

@@ -1,6 +1,5 @@
 #include "tests/cluster/cluster.h"
 
-#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -12,14 +11,11 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
-#include "proto/admin.grpc.pb.h"
+#include "cli/admin_client.h"
 
 namespace paxosfs::testing {
 namespace {
-
-using std::chrono::milliseconds;
 
 // A port the kernel just handed out; free unless something races for it.
 int FreePort() {
@@ -42,16 +38,6 @@ void RunOrThrow(const std::vector<std::string>& argv, const std::string& log) {
       !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error("command failed: " + argv[1] + "; see " + log);
   }
-}
-
-template <typename F>
-bool Eventually(F cond, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return cond();
 }
 
 }  // namespace
@@ -136,17 +122,10 @@ void Cluster::Stop(int node) {
 void Cluster::Kill9(int node) { cli::Kill9(&nodes_[node - 1].child); }
 
 std::optional<proto::NodeStatus> Cluster::Status(int node) const {
-  auto stub = proto::Admin::NewStub(grpc::CreateChannel(
-      nodes_[node - 1].listen, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(1000));
-  proto::StatusRequest request;
-  request.set_with_digest(true);
-  proto::NodeStatus status;
-  if (!stub->GetStatus(&ctx, request, &status).ok()) {
-    return std::nullopt;
-  }
-  return status;
+  auto status = cli::FetchStatus(nodes_[node - 1].listen, 1000,
+                                 /*with_digest=*/true);
+  if (!status.ok()) return std::nullopt;
+  return *status;
 }
 
 int Cluster::Leader() const {
@@ -200,12 +179,22 @@ bool Cluster::WaitConverged(std::chrono::seconds timeout) {
       timeout);
 }
 
-std::string Cluster::LogTail(int node) const {
+std::string Cluster::Log(int node) const {
   std::ifstream in(nodes_[node - 1].log);
   std::stringstream s;
   s << in.rdbuf();
-  std::string all = s.str();
+  return s.str();
+}
+
+std::string Cluster::LogTail(int node) const {
+  std::string all = Log(node);
   return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
+}
+
+bool Cluster::WaitForLog(int node, const std::string& text,
+                         std::chrono::seconds timeout) const {
+  return Eventually([&] { return Log(node).find(text) != std::string::npos; },
+                    timeout);
 }
 
 }  // namespace paxosfs::testing

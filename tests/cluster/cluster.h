@@ -7,12 +7,25 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/process.h"
 #include "proto/admin.pb.h"
 
 namespace paxosfs::testing {
+
+// Polls `cond` every 20 ms until it holds or `timeout` passed; its last
+// value.
+template <typename F>
+bool Eventually(F cond, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
 
 class Cluster {
  public:
@@ -26,7 +39,6 @@ class Cluster {
   int size() const { return static_cast<int>(nodes_.size()); }
   // Node ids are 1..size(); index i is node i + 1.
   const std::string& mount(int node) const { return nodes_[node - 1].mnt; }
-  const std::string& log_path(int node) const { return nodes_[node - 1].log; }
   const std::string& data_dir(int node) const { return nodes_[node - 1].data; }
   const std::string& listen(int node) const { return nodes_[node - 1].listen; }
 
@@ -53,8 +65,13 @@ class Cluster {
   void Stop(int node);   // SIGTERM: clean unmount.
   bool Running(int node) const { return nodes_[node - 1].child.pid > 0; }
 
-  // The tail of a node's log, for failure messages.
+  // A node's log (stdout and stderr of its process), whole or its tail
+  // (for failure messages).
+  std::string Log(int node) const;
   std::string LogTail(int node) const;
+  // Waits until the node's log contains `text`. False on timeout.
+  bool WaitForLog(int node, const std::string& text,
+                  std::chrono::seconds timeout) const;
 
  private:
   struct Node {

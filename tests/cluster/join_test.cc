@@ -25,16 +25,6 @@ int64_t MsSince(Clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
 }
 
-template <typename F>
-bool Eventually(F cond, seconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return cond();
-}
-
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -124,18 +114,13 @@ TEST(JoinTest, JoinerKilledMidSnapshot_ResumesAndConverges) {
                          seconds(60)))
       << cluster.LogTail(joiner);
   cluster.Kill9(joiner);
-  ASSERT_EQ(Slurp(cluster.log_path(joiner)).find("installed the snapshot"),
+  ASSERT_EQ(cluster.Log(joiner).find("installed the snapshot"),
             std::string::npos)
       << "killed too late to test resumption";
   cluster.Start(joiner);
-  EXPECT_TRUE(Eventually(
-      [&] {
-        return Slurp(cluster.log_path(joiner)).find("installed the snapshot") !=
-               std::string::npos;
-      },
-      seconds(60)))
+  EXPECT_TRUE(cluster.WaitForLog(joiner, "installed the snapshot", seconds(60)))
       << cluster.LogTail(joiner);
-  std::string log = Slurp(cluster.log_path(joiner));
+  std::string log = cluster.Log(joiner);
   EXPECT_NE(log.find("resuming snapshot"), std::string::npos) << log;
   EXPECT_NE(log.find("resumed a partial download"), std::string::npos) << log;
   EXPECT_TRUE(cluster.WaitConverged()) << cluster.LogTail(joiner);
@@ -212,16 +197,11 @@ TEST(JoinTest, NodeBehindTruncatedLogs_RebuildsFromSnapshotInPlace) {
     }
   }
   cluster.Start(behind);
-  EXPECT_TRUE(Eventually(
-      [&] {
-        return Slurp(cluster.log_path(behind)).find("installed the snapshot") !=
-               std::string::npos;
-      },
-      seconds(60)))
+  EXPECT_TRUE(cluster.WaitForLog(behind, "installed the snapshot", seconds(60)))
       << cluster.LogTail(behind);
   EXPECT_NE(cluster.WaitReady(), 0) << cluster.LogTail(behind);
   EXPECT_TRUE(cluster.WaitConverged()) << cluster.LogTail(behind);
-  EXPECT_NE(Slurp(cluster.log_path(behind)).find("rebuild from a snapshot"),
+  EXPECT_NE(cluster.Log(behind).find("rebuild from a snapshot"),
             std::string::npos);
   EXPECT_EQ(ReadFile(cluster.mount(behind) + "/f7"),
             ReadFile(cluster.mount(writer) + "/f7"));
