@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "replica/core/codec.h"
 #include "replica/core/core.h"
+#include "replica/core/log_values.h"
 
 namespace paxosfs::replica {
 namespace {
@@ -52,6 +53,15 @@ struct Inputs {
            changes.empty();
   }
 };
+
+StatusOr<LogRecord> ReadRecord(const log::Log* log, uint64_t slot) {
+  auto e = log->Get(slot);
+  if (!e.ok()) return e.status();
+  return LogRecord{e->slot,
+                   {e->ballot_round, e->ballot_node},
+                   e->chosen,
+                   std::move(e->value)};
+}
 
 class DriverImpl final : public Driver {
  public:
@@ -141,8 +151,9 @@ class DriverImpl final : public Driver {
   void Offer(std::string command, int64_t now);
   StatusOr<NodeId> Change(const MembershipChange& change, int64_t now);
   void UpdatePeers();
-  void SendMessages(const Ready& ready, bool after_sync);
-  Status Persist(const Ready& ready);
+  void SendMessages(Ready& ready, bool after_sync);
+  Status Append(const Ready& ready);
+  Status SyncVotes(const Ready& ready);
   void Deliver(Ready& ready);
   void MaybeTruncate();
   void UpdateStatus();
@@ -204,8 +215,13 @@ void DriverImpl::Turn(Inputs inputs) {
     }
     core_->Tick(now);
     Ready ready = core_->TakeReady();
-    SendMessages(ready, /*after_sync=*/false);
-    Status persisted = Persist(ready);
+    // Records are appended (not yet synced) before any message leaves, so a
+    // message carrying a value the core left in the log finds it there.
+    Status persisted = Append(ready);
+    if (persisted.ok()) {
+      SendMessages(ready, /*after_sync=*/false);
+      persisted = SyncVotes(ready);
+    }
     if (persisted.ok()) {
       Deliver(ready);
       MaybeTruncate();
@@ -317,8 +333,7 @@ void DriverImpl::Offer(std::string command, int64_t now) {
   }
 }
 
-Status DriverImpl::Persist(const Ready& ready) {
-  if (!ready.metadata && ready.records.empty()) return Status::Ok();
+Status DriverImpl::Append(const Ready& ready) {
   if (ready.metadata) {
     PAXOSFS_RETURN_IF_ERROR(log_->SetMetadata(EncodeMetadata(*ready.metadata)));
   }
@@ -331,6 +346,10 @@ Status DriverImpl::Persist(const Ready& ready) {
     }
     PAXOSFS_RETURN_IF_ERROR(log_->Append(entries));
   }
+  return Status::Ok();
+}
+
+Status DriverImpl::SyncVotes(const Ready& ready) {
   // Votes (accepted records) and promises must be durable before any reply
   // that depends on them. A record marking a slot chosen is knowledge, not a
   // vote: a chosen value can always be learned again from a quorum, so it
@@ -340,11 +359,19 @@ Status DriverImpl::Persist(const Ready& ready) {
   return votes ? log_->Sync() : Status::Ok();
 }
 
-void DriverImpl::SendMessages(const Ready& ready, bool after_sync) {
-  for (const Envelope& env : ready.messages) {
-    if (VouchesForDisk(env.msg.type) == after_sync) {
-      transport_->Send(env.to, kTagCore + EncodeMessage(env.msg));
+void DriverImpl::SendMessages(Ready& ready, bool after_sync) {
+  for (Envelope& env : ready.messages) {
+    if (VouchesForDisk(env.msg.type) != after_sync) continue;
+    Status filled = FillValuesFromLog(
+        env.msg, [this](uint64_t slot) { return ReadRecord(log_, slot); });
+    if (!filled.ok()) {
+      // Sending it without the value could mislead a candidate; dropping it
+      // is what a lossy network may do anyway.
+      Logf(LogLevel::kError, "consensus", "dropped a message to node %llu: %s",
+           static_cast<unsigned long long>(env.to), filled.ToString().c_str());
+      continue;
     }
+    transport_->Send(env.to, kTagCore + EncodeMessage(env.msg));
   }
 }
 
@@ -451,10 +478,18 @@ StatusOr<PersistentState> ReadDisk(log::Log* log, uint64_t applied) {
     auto e = log->Get(slot);
     if (e.status().code() == StatusCode::kNotFound) continue;
     if (!e.ok()) return e.status();
-    disk.records.push_back({e->slot,
-                            {e->ballot_round, e->ballot_node},
-                            e->chosen,
-                            std::move(e->value)});
+    LogRecord r{e->slot,
+                {e->ballot_round, e->ballot_node},
+                e->chosen,
+                std::move(e->value)};
+    // An applied value stays on disk: the core reads it back only to send
+    // it to a peer.
+    if (r.chosen && r.slot <= applied) {
+      r.value_in_log = true;
+      r.value_size = r.value.size();
+      r.value = std::string();
+    }
+    disk.records.push_back(std::move(r));
   }
   disk.applied_index = applied;
   disk.compacted_index = log->FirstSlot() - 1;

@@ -56,8 +56,9 @@ void Core::HandlePrepare(const Envelope& env, int64_t now_ns) {
       r.complete = false;
       break;
     }
-    r.entries.push_back(WireEntry{it->first, it->second.ballot,
-                                  it->second.chosen, it->second.value});
+    // An applied slot is chosen and known to the candidate if it is us.
+    if (it->second.value_in_log && env.from == opt_.id) continue;
+    r.entries.push_back(EntryOf(it->first, it->second));
   }
   // Give the candidate time to finish: do not compete with it, and refuse
   // other pre-votes as if it were a live leader. Without this, candidates

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/check.h"
+
 namespace paxosfs::replica {
 namespace {
 
@@ -176,6 +178,8 @@ std::string EncodeMessage(const Message& m) {
   w.I64(m.sent_ns);
   w.U64(m.entries.size());
   for (const WireEntry& e : m.entries) {
+    PAXOSFS_CHECK_MSG(!e.value_in_log,
+                      "a value left in the log was not filled");
     w.U64(e.slot);
     w.Ballot(e.ballot);
     w.Bool(e.chosen);

@@ -54,6 +54,12 @@ Core::Core(Options options, PersistentState disk, int64_t now_ns)
     if (r.slot <= compacted_) continue;
     Slot& s = log_[r.slot];
     if (s.chosen) continue;
+    if (r.value_in_log) {
+      // Applied, so its configuration (if any) is in the metadata already.
+      PAXOSFS_CHECK(r.chosen && r.slot <= applied_);
+      s = Slot{r.ballot, {}, true, true, r.value_size};
+      continue;
+    }
     s = Slot{r.ballot, std::move(r.value), r.chosen};
     if (!s.chosen) continue;
     StatusOr<Value> v = DecodeValue(s.value);

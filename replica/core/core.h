@@ -134,6 +134,11 @@ class Core {
     Ballot ballot;
     std::string value;
     bool chosen = false;
+    // Applied slots keep their value only in the log (memory stays bounded
+    // by what is in flight, not by the log's length); `value` is then empty
+    // and `value_size` says how long it is.
+    bool value_in_log = false;
+    uint64_t value_size = 0;
   };
   struct Inflight {
     std::string value;
@@ -198,6 +203,7 @@ class Core {
   bool StepDownIfHigher(const Message& m);
   // learner.cc
   void MarkChosen(uint64_t slot, const Ballot& ballot, std::string value);
+  static WireEntry EntryOf(uint64_t slot, const Slot& s);
   void ApplyCommit(const Ballot& ballot, uint64_t commit);
   void AdvancePrefix();
   void MaybeCatchUp(int64_t now_ns);

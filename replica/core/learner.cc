@@ -13,8 +13,11 @@ void Core::MarkChosen(uint64_t slot, const Ballot& ballot, std::string value) {
   if (slot <= compacted_) return;
   auto existing = log_.find(slot);
   if (existing != log_.end() && existing->second.chosen) {
-    PAXOSFS_CHECK_MSG(existing->second.value == value,
-                      "two values chosen for one slot");
+    // An applied value is no longer in memory; the log checks a second
+    // chosen record against the first whenever one is written.
+    PAXOSFS_CHECK_MSG(
+        existing->second.value_in_log || existing->second.value == value,
+        "two values chosen for one slot");
     return;
   }
   StatusOr<Value> v = DecodeValue(value);
@@ -45,16 +48,25 @@ void Core::AdvancePrefix() {
   known_commit_ = std::max(known_commit_, chosen_prefix_);
   while (applied_ < chosen_prefix_) {
     uint64_t slot = applied_ + 1;
-    const Slot& s = log_.at(slot);
+    Slot& s = log_.at(slot);
     PAXOSFS_CHECK(s.chosen);
     StatusOr<Value> v = DecodeValue(s.value);
     PAXOSFS_CHECK(v.ok());
-    ChosenEntry e{slot, s.value, {}};
+    s.value_size = s.value.size();
+    s.value_in_log = true;
+    ChosenEntry e{slot, std::move(s.value), {}};
+    s.value.clear();
     if (v->kind == Value::Kind::kBatch) e.commands = std::move(v->commands);
     ready_.committed.push_back(std::move(e));
     applied_ = slot;
   }
   ResolveReads();
+}
+
+WireEntry Core::EntryOf(uint64_t slot, const Slot& s) {
+  WireEntry e{slot, s.ballot, s.chosen, s.value};
+  e.value_in_log = s.value_in_log;
+  return e;
 }
 
 void Core::ApplyCommit(const Ballot& ballot, uint64_t commit) {
@@ -169,9 +181,9 @@ void Core::HandleCatchupRequest(const Envelope& env) {
         bytes >= opt_.batch_bytes_max) {
       break;
     }
-    bytes += it->second.value.size();
-    r.entries.push_back(
-        WireEntry{it->first, it->second.ballot, true, it->second.value});
+    const Slot& s = it->second;
+    bytes += s.value_in_log ? s.value_size : s.value.size();
+    r.entries.push_back(EntryOf(it->first, s));
   }
   Send(env.from, r);
 }

@@ -48,6 +48,10 @@ struct WireEntry {
   Ballot ballot;
   bool chosen = false;
   std::string value;
+  // Never on the wire: the core keeps no copy of an applied slot's value,
+  // so `value` is empty and the sender fills it from its log before
+  // encoding (FillValuesFromLog).
+  bool value_in_log = false;
 };
 
 struct Message {

@@ -79,6 +79,11 @@ struct LogRecord {
   Ballot ballot;
   bool chosen = false;
   std::string value;  // EncodeValue() bytes.
+  // Only in PersistentState, for a chosen slot at or below the applied
+  // index: `value` was left on disk (it is empty here) and is
+  // `value_size` bytes long. The core never needs it in memory again.
+  bool value_in_log = false;
+  uint64_t value_size = 0;
 };
 
 // A chosen slot handed to the state machine, strictly in slot order.

@@ -1,6 +1,7 @@
 // Helpers for the core's unit tests: options with short timeouts and a tiny
 // synchronous cluster that delivers every message at once (or drops those
-// on cut links), persisting nothing since nothing crashes.
+// on cut links). Nothing crashes, so records are kept only to fill in the
+// values the cores leave in their logs (log_values.h).
 #pragma once
 
 #include <map>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "replica/core/core.h"
+#include "replica/core/log_values.h"
 
 namespace paxosfs::replica {
 
@@ -67,7 +69,18 @@ class TestCluster {
         core->CheckAll();
         for (ChosenEntry& e : r.committed) applied_[id].push_back(e);
         for (uint64_t rid : r.reads_ready) reads_[id].push_back(rid);
-        for (Envelope& e : r.messages) out.push_back(std::move(e));
+        for (LogRecord& rec : r.records) logs_[id][rec.slot] = rec;
+        for (Envelope& e : r.messages) {
+          Status filled = FillValuesFromLog(e.msg, [&](uint64_t slot) {
+            auto it = logs_[id].find(slot);
+            if (it == logs_[id].end()) {
+              return StatusOr<LogRecord>(Status::NotFound("no record"));
+            }
+            return StatusOr<LogRecord>(it->second);
+          });
+          PAXOSFS_CHECK_MSG(filled.ok(), filled.ToString().c_str());
+          out.push_back(std::move(e));
+        }
       }
       if (out.empty()) return;
       for (Envelope& e : out) {
@@ -103,6 +116,7 @@ class TestCluster {
   std::map<NodeId, std::unique_ptr<Core>> cores_;
   std::map<NodeId, std::vector<ChosenEntry>> applied_;
   std::map<NodeId, std::vector<uint64_t>> reads_;
+  std::map<NodeId, std::map<uint64_t, LogRecord>> logs_;
   std::set<std::pair<NodeId, NodeId>> cut_;
 };
 

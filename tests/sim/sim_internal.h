@@ -102,7 +102,7 @@ class Simulation {
   void ApplyCommitted(SimNode& n, const replica::ChosenEntry& e);
   void FinishSync(SimNode& n);
   // Sends a core message, noting any promise it reveals.
-  void SendPeer(SimNode& n, const replica::Envelope& env);
+  void SendPeer(SimNode& n, replica::Envelope& env);
   void SendNet(NodeId from, NodeId to, EventType type, std::string data);
   void Deliver(const Event& e);
   void Crash(SimNode& n, bool wipe);

@@ -8,6 +8,7 @@
 
 #include "common/check.h"
 #include "replica/core/codec.h"
+#include "replica/core/log_values.h"
 #include "tests/sim/sim_internal.h"
 
 namespace paxosfs::sim {
@@ -271,7 +272,22 @@ void Simulation::FinishSync(SimNode& n) {
   }
 }
 
-void Simulation::SendPeer(SimNode& n, const replica::Envelope& env) {
+void Simulation::SendPeer(SimNode& n, replica::Envelope& env) {
+  // Applied values live only in the node's durable records, as in a real
+  // log; the latest record for a slot is the one a log would return.
+  Status filled = replica::FillValuesFromLog(
+      env.msg, [&n](uint64_t slot) -> StatusOr<replica::LogRecord> {
+        for (auto it = n.records.rbegin(); it != n.records.rend(); ++it) {
+          if (it->slot == slot) return *it;
+        }
+        return Status::NotFound("no record");
+      });
+  if (!filled.ok()) {
+    return Fail("node " + std::to_string(n.id) +
+                " cannot send a value it "
+                "applied: " +
+                filled.ToString());
+  }
   const replica::Message& m = env.msg;
   bool reveals = m.ok && (m.type == replica::MsgType::kPromise ||
                           m.type == replica::MsgType::kAccepted ||
