@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/checksum.h"
+#include "snapshot/checkpointer.h"
 #include "snapshot/statement.h"
 
 namespace paxosfs::snapshot {
@@ -76,13 +77,19 @@ Store::Store(sqlite3* db, const std::string& path, const StoreOptions& options)
       chunk_size_(options.chunk_size) {}
 
 Store::~Store() {
+  checkpointer_.reset();
   if (db_ == nullptr) return;
   if (in_txn_) Exec("ROLLBACK").ok();
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 
+uint64_t Store::TEST_checkpoints() const {
+  return checkpointer_ ? checkpointer_->checkpoints() : 0;
+}
+
 void Store::TEST_Abandon() {
+  checkpointer_.reset();
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   cache_.clear();
   // Closing with a write transaction open rolls it back, as a crash would:
@@ -118,9 +125,6 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     // crash); checkpoints fsync. Durable commits switch to FULL.
     PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
     PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA cache_size=-65536"));
-    // Copy the WAL back every 64 MiB rather than SQLite's 4 MiB: each copy
-    // fsyncs twice, and a slot of chunk writes is easily 1 MiB of WAL.
-    PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA wal_autocheckpoint=16384"));
     if (exists && options.check_on_open) {
       PAXOSFS_RETURN_IF_ERROR(store->QuickCheck());
     }
@@ -133,7 +137,27 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     }
   }
   PAXOSFS_RETURN_IF_ERROR(store->LoadAndVerifyMeta());
+  if (!options.read_only) {
+    PAXOSFS_RETURN_IF_ERROR(store->StartCheckpointer());
+  }
   return store;
+}
+
+Status Store::StartCheckpointer() {
+  // Copy the WAL back less often than SQLite's 4 MiB (each copy fsyncs
+  // twice, and a slot of chunk writes is easily 1 MiB of WAL), and on a
+  // thread of its own: the hook replaces SQLite's automatic checkpoint.
+  auto checkpointer = Checkpointer::Start(path_, options_.checkpoint_wal_pages);
+  if (!checkpointer.ok()) return checkpointer.status();
+  checkpointer_ = std::move(checkpointer).value();
+  sqlite3_wal_hook(
+      db_,
+      [](void* arg, sqlite3*, const char*, int pages) {
+        static_cast<Checkpointer*>(arg)->WalGrew(pages);
+        return SQLITE_OK;
+      },
+      checkpointer_.get());
+  return Status::Ok();
 }
 
 Status Store::CreateSchema(int64_t root_time_ns) {

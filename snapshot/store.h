@@ -29,6 +29,8 @@ struct sqlite3_stmt;
 
 namespace paxosfs::snapshot {
 
+class Checkpointer;
+
 struct InodeRow {
   uint64_t ino = 0;
   uint32_t mode = 0;  // S_IF* type bits | permission bits.
@@ -71,6 +73,10 @@ struct StoreOptions {
   bool check_on_open = true;
   // Fixed when the store is created; Open fails if it differs.
   uint32_t chunk_size = 64 * 1024;
+  // Writer: the WAL is copied back into the database (on a thread of its
+  // own, snapshot/checkpointer.h) once a commit leaves it this many pages
+  // long. 16384 pages of 4 KiB: 64 MiB.
+  int checkpoint_wal_pages = 16384;
 };
 
 class Store {
@@ -155,6 +161,8 @@ class Store {
 
   // Abandons the connection without committing (a crash, for tests).
   void TEST_Abandon();
+  // Background checkpoints completed (writer).
+  uint64_t TEST_checkpoints() const;
 
  private:
   friend class Statement;
@@ -166,6 +174,7 @@ class Store {
   Status LoadAndVerifyMeta();
   Status WriteMeta();
   Status QuickCheck();
+  Status StartCheckpointer();
   sqlite3_stmt* Prepare(const char* sql);
   // Converts an SQLite result code to a Status; corruption is sticky.
   Status Error(int rc, const char* what);
@@ -179,6 +188,7 @@ class Store {
   Meta meta_;
   Status failed_;
   std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // Writer only.
 };
 
 }  // namespace paxosfs::snapshot

@@ -4,8 +4,10 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "gtest/gtest.h"
 
@@ -182,6 +184,42 @@ TEST_F(StoreTest, Reader_SeesOnlyCommitted) {
   EXPECT_TRUE(r->GetXattr(1, "user.a")->has_value());
   EXPECT_EQ(r->ReadMeta()->applied_index, 1u);
   EXPECT_EQ(*r->Digest(), *w->Digest());
+}
+
+TEST_F(StoreTest, Checkpoint_CopiesTheWalBackOffTheWritersThread) {
+  StoreOptions o;
+  o.checkpoint_wal_pages = 8;
+  auto opened = Store::Open(dir_ + "/a.db", o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& w = **opened;
+  const std::string db = dir_ + "/a.db";
+  const auto before = std::filesystem::file_size(db);
+  for (uint64_t i = 0; i < 8; ++i) {
+    ASSERT_TRUE(w.Begin().ok());
+    ASSERT_TRUE(w.PutChunk(2, i, std::string(64 * 1024, 'x')).ok());
+    w.SetMeta(Meta{i + 1, 3, 3});
+    ASSERT_TRUE(w.Commit().ok());
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (w.TEST_checkpoints() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GT(w.TEST_checkpoints(), 0u);
+  // The database file itself now holds the chunks, not only the WAL.
+  EXPECT_GT(std::filesystem::file_size(db), before + 64 * 1024);
+  auto r = OpenStore("a.db", /*read_only=*/true);
+  EXPECT_EQ(r->ReadMeta()->applied_index, 8u);
+  EXPECT_EQ(*r->Digest(), *w.Digest());
+}
+
+TEST_F(StoreTest, Checkpoint_NotBeforeTheTrigger) {
+  auto w = OpenStore("a.db");  // Default trigger: 64 MiB of WAL.
+  ASSERT_TRUE(w->Begin().ok());
+  ASSERT_TRUE(w->PutChunk(2, 0, std::string(64 * 1024, 'x')).ok());
+  w->SetMeta(Meta{1, 3, 3});
+  ASSERT_TRUE(w->Commit().ok());
+  EXPECT_EQ(w->TEST_checkpoints(), 0u);
 }
 
 }  // namespace
