@@ -49,6 +49,12 @@ void AddNodeTuning(CLI::App* command, paxosfs::cli::ServeFlags& flags) {
                    "a peer further behind is rebuilt from a snapshot")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command
+      ->add_option("--log-keep-mib", flags.log_keep_mib,
+                   "At most this many MiB of log entries are kept below the "
+                   "checkpoint (whichever of the two bounds keeps less)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {

@@ -142,6 +142,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   driver_options.node_id = id.node_id;
   driver_options.genesis = GenesisConfig(id);
   driver_options.truncate_margin_slots = flags.log_keep_slots;
+  driver_options.truncate_margin_bytes = flags.log_keep_mib << 20;
   driver_options.truncate_every_slots =
       std::clamp<uint64_t>(flags.log_keep_slots, 1, 1000);
   auto driver = replica::Driver::Start(driver_options, log->get(),

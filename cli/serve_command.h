@@ -26,6 +26,8 @@ struct ServeFlags {
   // Log entries kept below the store's checkpoint, so a briefly lagging
   // peer catches up from the log rather than from a snapshot.
   uint64_t log_keep_slots = 10000;
+  // ... and at most this many MiB of them, whichever keeps less.
+  uint64_t log_keep_mib = 1024;
 };
 
 // Returns the process exit code; errors go to stderr saying what to do.

@@ -64,11 +64,32 @@ bool Applier::WaitApplied(uint64_t index,
   return cv_.wait_for(lock, timeout, [&] { return applied_ >= index; });
 }
 
+void Applier::CheckpointIdle(std::unique_lock<std::mutex>& lock) {
+  lock.unlock();
+  Status s = sm_->Checkpoint();
+  uint64_t durable = sm_->DurableIndex();
+  lock.lock();
+  // Not fatal: the log still holds every slot above the durable index, and
+  // the next apply or idle period tries again.
+  if (!s.ok()) {
+    Logf(LogLevel::kWarning, "apply", "checkpoint failed: %s",
+         s.ToString().c_str());
+  }
+  durable_ = durable;
+  cv_.notify_all();
+}
+
 void Applier::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    bool work = cv_.wait_for(
+        lock, std::chrono::milliseconds(options_.idle_checkpoint_ms),
+        [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
+    if (!work) {
+      if (durable_ < applied_ && error_.ok()) CheckpointIdle(lock);
+      continue;
+    }
     Slot& next = queue_.front();
     lock.unlock();
     auto results = sm_->Apply(next.slot, next.commands);

@@ -40,6 +40,10 @@ class Applier {
     // beyond it, which slows the driver down to what the store can take.
     size_t queue_bytes_max = 512 << 20;
     int retry_ms = 500;
+    // After this long without a slot to apply, the state machine is asked
+    // to Checkpoint, so the last slots of a burst become durable (and the
+    // log can be truncated behind them) without waiting for more writes.
+    int idle_checkpoint_ms = 1000;
   };
 
   Applier(StateMachine* sm, Options options, AfterApply after_apply);
@@ -66,6 +70,8 @@ class Applier {
     size_t bytes;
   };
   void Run();
+  // REQUIRES: `lock` holds mu_; released while the state machine works.
+  void CheckpointIdle(std::unique_lock<std::mutex>& lock);
 
   StateMachine* const sm_;
   const Options options_;

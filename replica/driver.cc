@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -156,6 +157,7 @@ class DriverImpl final : public Driver {
   Status SyncVotes(const Ready& ready);
   void Deliver(Ready& ready);
   void MaybeTruncate();
+  uint64_t ThroughByteMargin(uint64_t durable) const;
   void UpdateStatus();
   void FailReads(const Status& status);
 
@@ -169,6 +171,10 @@ class DriverImpl final : public Driver {
   std::map<uint64_t, std::shared_ptr<ReadWaiter>> pending_reads_;
   uint64_t last_pushed_ = 0;
   uint64_t last_truncate_check_ = 0;
+  // Bytes of values pushed to the applier since start, cumulative, by slot
+  // (from the oldest slot still in the log): what the byte margin counts.
+  std::deque<std::pair<uint64_t, uint64_t>> pushed_bytes_;
+  uint64_t pushed_total_ = 0;
   Status failed_;
   uint64_t peers_config_slot_ = UINT64_MAX;  // Peers set from this config.
   std::map<NodeId, std::string> peers_;
@@ -379,6 +385,8 @@ void DriverImpl::Deliver(Ready& ready) {
   SendMessages(ready, /*after_sync=*/true);
   for (ChosenEntry& e : ready.committed) {
     last_pushed_ = e.slot;
+    pushed_total_ += e.value.size();
+    pushed_bytes_.emplace_back(e.slot, pushed_total_);
     applier_->Push(e.slot, std::move(e.commands));
   }
   {
@@ -412,21 +420,48 @@ void DriverImpl::Deliver(Ready& ready) {
   }
 }
 
+uint64_t DriverImpl::ThroughByteMargin(uint64_t durable) const {
+  // pushed_bytes_ holds (slot, bytes pushed through it) in slot order.
+  auto end = std::upper_bound(
+      pushed_bytes_.begin(), pushed_bytes_.end(), durable,
+      [](uint64_t slot, const auto& p) { return slot < p.first; });
+  if (end == pushed_bytes_.begin()) return 0;
+  uint64_t total = std::prev(end)->second;
+  if (total <= options_.truncate_margin_bytes) return 0;
+  // The last slot whose cumulative count leaves more than the margin above.
+  uint64_t floor = total - options_.truncate_margin_bytes;
+  auto it = std::lower_bound(
+      pushed_bytes_.begin(), end, floor,
+      [](const auto& p, uint64_t bytes) { return p.second < bytes; });
+  if (it == pushed_bytes_.begin()) return 0;
+  return std::prev(it)->first;
+}
+
 void DriverImpl::MaybeTruncate() {
   uint64_t durable = applier_->durable_index();
-  if (durable < last_truncate_check_ + options_.truncate_every_slots ||
-      durable <= options_.truncate_margin_slots) {
+  // The durable index moves only at the store's checkpoints.
+  if (durable == last_truncate_check_) return;
+  last_truncate_check_ = durable;
+  uint64_t by_slots = durable > options_.truncate_margin_slots
+                          ? durable - options_.truncate_margin_slots
+                          : 0;
+  uint64_t by_bytes = ThroughByteMargin(durable);
+  uint64_t through = std::max(by_slots, by_bytes);
+  uint64_t first = log_->FirstSlot();
+  if (through < first) return;
+  if (by_bytes <= by_slots &&
+      through + 1 - first < options_.truncate_every_slots) {
     return;
   }
-  last_truncate_check_ = durable;
-  uint64_t through = durable - options_.truncate_margin_slots;
-  if (through < log_->FirstSlot()) return;
   Status s = log_->TruncatePrefix(through + 1);
   if (!s.ok()) {
     failed_ = s;
     return;
   }
   core_->Compacted(through);
+  while (!pushed_bytes_.empty() && pushed_bytes_.front().first <= through) {
+    pushed_bytes_.pop_front();
+  }
 }
 
 void DriverImpl::UpdateStatus() {

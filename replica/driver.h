@@ -38,7 +38,11 @@ struct DriverOptions {
   // Log entries kept below the state machine's durable index, so briefly
   // lagging peers catch up from the log rather than needing a snapshot.
   uint64_t truncate_margin_slots = 10000;
-  // How many newly durable slots trigger a truncation.
+  // And at most this many bytes of values (whichever keeps less), so slots
+  // of big writes do not fill the disk: 10,000 slots of 1 MiB are 10 GiB.
+  uint64_t truncate_margin_bytes = 1ull << 30;
+  // How many newly durable slots trigger a truncation (one past the byte
+  // margin truncates at the next checkpoint).
   uint64_t truncate_every_slots = 1000;
   const Clock* clock = &SystemClock::Instance();
   uint64_t seed = 0;  // 0: derived from the clock.

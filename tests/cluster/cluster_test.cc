@@ -226,5 +226,30 @@ TEST_F(ClusterTest, RealTools_AcrossNodes) {
   EXPECT_TRUE(cluster_->WaitConverged()) << "digests differ";
 }
 
+// Slots of big writes are ~1 MiB each: the byte bound, not the 10,000-slot
+// one, decides how much log a node keeps.
+TEST(LogRetention, ByteBoundTruncatesLargeSlots) {
+  Cluster cluster(3, {"--log-keep-mib", "2"});
+  int leader = cluster.WaitReady();
+  ASSERT_NE(leader, 0) << cluster.LogTail(1);
+  std::string data = Pattern(24 << 20, 7);
+  ASSERT_TRUE(WriteFile(cluster.mount(leader) + "/big", data));
+  for (int node = 1; node <= 3; ++node) {
+    std::optional<proto::NodeStatus> last;
+    // The durable index moves at the store's next checkpoint (<= 1 s).
+    EXPECT_TRUE(Eventually(
+        [&] {
+          last = cluster.Status(node);
+          return last && last->applied_index() >= 24 &&
+                 last->log_first_slot() + 4 >= last->applied_index();
+        },
+        seconds(20)))
+        << "node " << node << " keeps slots "
+        << (last ? last->log_first_slot() : 0) << ".."
+        << (last ? last->applied_index() : 0);
+  }
+  EXPECT_EQ(ReadFile(cluster.mount(leader % 3 + 1) + "/big"), data);
+}
+
 }  // namespace
 }  // namespace paxosfs::testing

@@ -32,8 +32,16 @@ class FakeStateMachine : public StateMachine {
     std::lock_guard<std::mutex> lock(mu_);
     return applied_;
   }
-  uint64_t DurableIndex() const override { return AppliedIndex(); }
-  Status Checkpoint() override { return Status::Ok(); }
+  // Durable only through Checkpoint, as a store that fsyncs in batches.
+  uint64_t DurableIndex() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return durable_;
+  }
+  Status Checkpoint() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    durable_ = applied_;
+    return Status::Ok();
+  }
 
   void SetFail(bool fail) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -47,6 +55,7 @@ class FakeStateMachine : public StateMachine {
  private:
   mutable std::mutex mu_;
   uint64_t applied_ = 0;
+  uint64_t durable_ = 0;
   bool fail_ = false;
   std::string log_;
 };
@@ -124,6 +133,24 @@ TEST(ApplierDeathTest, Push_OutOfOrderAborts) {
         applier.Push(2, {"x"});
       },
       "out of order");
+}
+
+TEST(ApplierTest, Idle_CheckpointsTheLastSlots) {
+  FakeStateMachine sm;
+  Applier::Options options;
+  options.idle_checkpoint_ms = 20;
+  Applier applier(&sm, options,
+                  [](uint64_t, const std::vector<std::string>&,
+                     const std::vector<std::string>&) {});
+  applier.Push(1, {"a"});
+  applier.Push(2, {"b"});
+  ASSERT_TRUE(applier.WaitApplied(2, seconds(5)));
+  auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (applier.durable_index() < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(applier.durable_index(), 2u);
 }
 
 }  // namespace

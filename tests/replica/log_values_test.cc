@@ -97,8 +97,7 @@ TEST_F(LogValuesTest, FillRefusesAMissingRecord) {
 TEST_F(LogValuesTest, FillRefusesARecordOfAnotherBallot) {
   Message reply = CatchupReply(*core_);
   log_[slot_].ballot.round += 1;
-  EXPECT_EQ(FillValuesFromLog(reply, Reader()).code(),
-            StatusCode::kCorruption);
+  EXPECT_EQ(FillValuesFromLog(reply, Reader()).code(), StatusCode::kCorruption);
 }
 
 TEST_F(LogValuesTest, EncodingAnUnfilledEntryStops) {
