@@ -10,9 +10,8 @@ namespace paxosfs::snapshot {
 StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(
     const std::string& path, int wal_pages_trigger) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string what = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);

@@ -48,9 +48,9 @@ class Checkpointer {
   const int trigger_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool wanted_ = false;     // Guarded by mu_.
-  bool stopping_ = false;   // Guarded by mu_.
-  uint64_t done_ = 0;       // Guarded by mu_.
+  bool wanted_ = false;    // Guarded by mu_.
+  bool stopping_ = false;  // Guarded by mu_.
+  uint64_t done_ = 0;      // Guarded by mu_.
   std::thread thread_;
 };
 
