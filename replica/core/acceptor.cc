@@ -112,6 +112,13 @@ void Core::HandleAccept(const Envelope& env, int64_t now_ns) {
   ApplyCommit(m.ballot, m.commit);
 }
 
+void Core::HandleCommit(const Envelope& env) {
+  // A leader's word that slots it proposed are chosen holds whatever its
+  // age; only a current one is worth the work.
+  if (env.msg.ballot < promised_) return;
+  ApplyCommit(env.msg.ballot, env.msg.commit);
+}
+
 void Core::HandleHeartbeat(const Envelope& env, int64_t now_ns) {
   const Message& m = env.msg;
   Message r;

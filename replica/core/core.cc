@@ -191,6 +191,8 @@ void Core::Dispatch(const Envelope& env, int64_t now_ns) {
       return HandleReadIndexRequest(env, now_ns);
     case MsgType::kReadIndexReply:
       return HandleReadIndexReply(env);
+    case MsgType::kCommit:
+      return HandleCommit(env);
   }
 }
 

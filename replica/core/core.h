@@ -186,6 +186,7 @@ class Core {
   void HandlePrepare(const Envelope& env, int64_t now_ns);
   void HandleAccept(const Envelope& env, int64_t now_ns);
   void HandleHeartbeat(const Envelope& env, int64_t now_ns);
+  void HandleCommit(const Envelope& env);
   bool AcceptLeader(const Message& m, NodeId from, int64_t now_ns);
   // leader.cc
   void HandlePromise(const Envelope& env, int64_t now_ns);

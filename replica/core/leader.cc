@@ -259,14 +259,14 @@ void Core::LeaderTick(int64_t now_ns) {
   Leader& l = *leader_state_;
   if (chosen_prefix_ > l.commit_sent) {
     l.commit_sent = chosen_prefix_;
-    Message hb;
-    hb.type = MsgType::kHeartbeat;
-    hb.ballot = l.ballot;
-    hb.commit = chosen_prefix_;
-    hb.sent_ns = now_ns;
+    Message commit;
+    commit.type = MsgType::kCommit;
+    commit.ballot = l.ballot;
     // Voters only: learners poll their tree parent (TreeParent), so the
     // leader's load does not grow with every learner on every commit.
-    for (const Voter& v : LatestConfig().voters) Send(v.node, hb);
+    for (const Voter& v : LatestConfig().voters) {
+      if (v.node != opt_.id) Send(v.node, commit);
+    }
   }
   if (l.last_heartbeat_ns >= 0 &&
       now_ns - l.last_heartbeat_ns < opt_.heartbeat_interval_ns) {

@@ -41,6 +41,10 @@ enum class MsgType : uint8_t {
   kReadIndexRequest,
   // id; ok; index: leader's commit index under a valid lease.
   kReadIndexReply,
+  // Leader -> voters once more slots are chosen. ballot; commit. No reply:
+  // leases are renewed by the periodic heartbeat, and a reply per commit
+  // would double the messages of every write.
+  kCommit,
 };
 
 struct WireEntry {

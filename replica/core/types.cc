@@ -48,6 +48,8 @@ const char* MsgTypeName(MsgType type) {
       return "ReadIndexRequest";
     case MsgType::kReadIndexReply:
       return "ReadIndexReply";
+    case MsgType::kCommit:
+      return "Commit";
   }
   return "Unknown";
 }
