@@ -144,6 +144,11 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
   row.size = std::max(row.size, end);
   row.mtime_ns = row.ctime_ns = c.time_ns();
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
+  // Linux drops file capabilities on every write (file_remove_privs). Done
+  // here, at apply, so it holds on every node whatever the kernel of the
+  // writing node saw when it probed for them.
+  StatusOr<bool> dropped = store_->DeleteXattr(row.ino, "security.capability");
+  if (!dropped.ok()) return dropped.status();
   r.set_written(end - op.offset());
   ToAttr(row, r.mutable_attr());
   return r;

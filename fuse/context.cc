@@ -80,12 +80,16 @@ StatusOr<proto::Result> Execute(fuse_req_t req, proto::Command command) {
 }
 
 fsm::Reader* BarrierReader(fuse_req_t req) {
-  Backend* backend = ContextOf(req)->backend;
-  Status barrier = backend->ReadBarrier();
+  Status barrier = ContextOf(req)->backend->ReadBarrier();
   if (!barrier.ok()) {
     ReplyStatus(req, barrier);
     return nullptr;
   }
+  return LocalReader(req);
+}
+
+fsm::Reader* LocalReader(fuse_req_t req) {
+  Backend* backend = ContextOf(req)->backend;
   if (thread_reader.owner != backend || !thread_reader.reader) {
     auto reader = backend->NewReader();
     if (!reader.ok()) {

@@ -41,6 +41,10 @@ StatusOr<proto::Result> Execute(fuse_req_t req, proto::Command command);
 // This thread's read view, after a read barrier. Null after replying with
 // an error.
 fsm::Reader* BarrierReader(fuse_req_t req);
+// This thread's read view without a barrier: this node's applied state,
+// which may trail writes acknowledged elsewhere. Null after replying with
+// an error.
+fsm::Reader* LocalReader(fuse_req_t req);
 
 // Replies with the errno for `status`, logging why when that is EIO.
 void ReplyStatus(fuse_req_t req, const Status& status);

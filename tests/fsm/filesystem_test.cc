@@ -333,6 +333,16 @@ TEST_F(FilesystemTest, Xattrs) {
   EXPECT_EQ(h_.Do(cmd::RemoveXattr(f, "user.a")).error(), ENODATA);
 }
 
+TEST_F(FilesystemTest, Write_DropsFileCapabilitiesOnly) {
+  uint64_t f = MakeFile("f");
+  ASSERT_EQ(h_.Do(cmd::SetXattr(f, "security.capability", "caps")).error(), 0);
+  ASSERT_EQ(h_.Do(cmd::SetXattr(f, "user.keep", "1")).error(), 0);
+  EXPECT_EQ(h_.Do(cmd::Write(f, 0, "data")).error(), 0);
+  EXPECT_EQ(Ok(h_.reader().GetXattr(f, "security.capability")).error(),
+            ENODATA);
+  EXPECT_EQ(Ok(h_.reader().GetXattr(f, "user.keep")).data(), "1");
+}
+
 TEST_F(FilesystemTest, ReadDir_OffsetsStableAcrossChanges) {
   for (int i = 0; i < 10; ++i) MakeFile("f" + std::to_string(i));
   proto::Result first = Ok(h_.reader().ReadDir(kRootIno, 0, 5));
