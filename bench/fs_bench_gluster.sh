@@ -15,7 +15,6 @@ gluster_m1="" gluster_m2=""
 gluster_fail() { echo "fs_bench: glusterfs skipped: $*" >&2; return 1; }
 
 gluster_start() {
-  gluster_dir=$1
   command -v glusterd > /dev/null || { gluster_fail "glusterd not installed"; return 1; }
   if ss -ltn 'sport = :24007' | grep -q LISTEN; then
     gluster_fail "port 24007 is taken (a glusterd not started by this script?)"
@@ -26,7 +25,8 @@ gluster_start() {
   local ip
   ip=$(hostname -I 2> /dev/null | awk '{print $1}')
   [ -n "$ip" ] || { gluster_fail "this host has no non-loopback address for bricks"; return 1; }
-  gluster_vol="fsbench$$"
+  # From here on gluster_stop has something to undo.
+  gluster_dir=$1 gluster_vol="fsbench$$"
   mkdir -p "$gluster_dir"/{wd,b1,b2,b3,m1,m2,log}
   cp -r /var/lib/glusterd/groups /var/lib/glusterd/hooks "$gluster_dir/wd/" 2> /dev/null || true
   sed "s|option working-directory .*|option working-directory $gluster_dir/wd|" \
@@ -59,7 +59,7 @@ gluster_start() {
 }
 
 gluster_stop() {
-  [ -n "$gluster_dir" ] || return 0
+  [ -n "$gluster_dir" ] && [ -n "$gluster_vol" ] || return 0
   local m p
   for m in "$gluster_dir/m1" "$gluster_dir/m2"; do
     mountpoint -q "$m" && { umount "$m" 2> /dev/null || umount -l "$m"; }
@@ -81,5 +81,5 @@ gluster_stop() {
   rm -rf /var/run/gluster/vols/"$gluster_vol" /var/run/gluster/shd/"$gluster_vol"
   for p in $gluster_socks; do [ -S "$p" ] && rm -f "$p"; done
   [ -n "$gluster_pid" ] && rm -f /var/run/glusterd.socket
-  gluster_dir="" gluster_pid="" gluster_pids="" gluster_socks=""
+  gluster_dir="" gluster_vol="" gluster_pid="" gluster_pids="" gluster_socks=""
 }
