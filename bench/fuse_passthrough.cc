@@ -53,15 +53,27 @@ int ReadLink(const char* path, char* buf, size_t size) {
   return 0;
 }
 
-int ReadDir(const char* path, void* buf, fuse_fill_dir_t filler, off_t,
-            fuse_file_info*, fuse_readdir_flags) {
+// With nullpath_ok libfuse passes no path to readdir, so directories are
+// opened in OpenDir and read through the descriptor kept in fi->fh.
+int OpenDir(const char* path, fuse_file_info* fi) {
   int fd = openat(base_fd, Rel(path), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return -errno;
+  fi->fh = static_cast<uint64_t>(fd);
+  return 0;
+}
+
+int ReadDir(const char*, void* buf, fuse_fill_dir_t filler, off_t,
+            fuse_file_info* fi, fuse_readdir_flags) {
+  // The whole listing goes out in one call (offset 0 to the filler), so each
+  // call reads the directory from its start through a duplicate descriptor.
+  int fd = dup(static_cast<int>(fi->fh));
   if (fd < 0) return -errno;
   DIR* dir = fdopendir(fd);
   if (dir == nullptr) {
     close(fd);
     return -errno;
   }
+  rewinddir(dir);
   while (dirent* e = readdir(dir)) {
     struct stat st = {};
     st.st_ino = e->d_ino;
@@ -71,6 +83,11 @@ int ReadDir(const char* path, void* buf, fuse_fill_dir_t filler, off_t,
     }
   }
   closedir(dir);
+  return 0;
+}
+
+int ReleaseDir(const char*, fuse_file_info* fi) {
+  close(static_cast<int>(fi->fh));
   return 0;
 }
 
@@ -169,7 +186,9 @@ int main(int argc, char** argv) {
   ops.init = Init;
   ops.getattr = GetAttr;
   ops.readlink = ReadLink;
+  ops.opendir = OpenDir;
   ops.readdir = ReadDir;
+  ops.releasedir = ReleaseDir;
   ops.mknod = MkNod;
   ops.mkdir = MkDir;
   ops.unlink = Unlink;
