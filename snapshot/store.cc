@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/checksum.h"
@@ -120,6 +121,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   // while the writer restarts the WAL.
   sqlite3_busy_timeout(db, 5000);
   if (!options.read_only) {
+    // Takes effect only while the file is still empty (a new store).
+    std::string page_size =
+        "PRAGMA page_size=" + std::to_string(options.page_size);
+    PAXOSFS_RETURN_IF_ERROR(store->Exec(page_size.c_str()));
     PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
     // NORMAL: commits write the WAL without fsync (they survive a process
     // crash); checkpoints fsync. Durable commits switch to FULL.
@@ -147,7 +152,13 @@ Status Store::StartCheckpointer() {
   // Copy the WAL back less often than SQLite's 4 MiB (each copy fsyncs
   // twice, and a slot of chunk writes is easily 1 MiB of WAL), and on a
   // thread of its own: the hook replaces SQLite's automatic checkpoint.
-  auto checkpointer = Checkpointer::Start(path_, options_.checkpoint_wal_pages);
+  Statement page_size(this, "PRAGMA page_size");
+  StatusOr<bool> row = page_size.Step();
+  if (!row.ok()) return row.status();
+  uint64_t page_bytes = *row && page_size.U64(0) > 0 ? page_size.U64(0) : 4096;
+  auto checkpointer = Checkpointer::Start(
+      path_, static_cast<int>(std::max<uint64_t>(
+                 1, options_.checkpoint_wal_bytes / page_bytes)));
   if (!checkpointer.ok()) return checkpointer.status();
   checkpointer_ = std::move(checkpointer).value();
   sqlite3_wal_hook(

@@ -188,7 +188,7 @@ TEST_F(StoreTest, Reader_SeesOnlyCommitted) {
 
 TEST_F(StoreTest, Checkpoint_CopiesTheWalBackOffTheWritersThread) {
   StoreOptions o;
-  o.checkpoint_wal_pages = 8;
+  o.checkpoint_wal_bytes = 8 * o.page_size;
   auto opened = Store::Open(dir_ + "/a.db", o);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   Store& w = **opened;
@@ -211,6 +211,19 @@ TEST_F(StoreTest, Checkpoint_CopiesTheWalBackOffTheWritersThread) {
   auto r = OpenStore("a.db", /*read_only=*/true);
   EXPECT_EQ(r->ReadMeta()->applied_index, 8u);
   EXPECT_EQ(*r->Digest(), *w.Digest());
+}
+
+TEST_F(StoreTest, Open_NewStoreUsesTheConfiguredPageSize) {
+  { auto w = OpenStore("a.db"); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/a.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 16 * 1024);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(StoreTest, Checkpoint_NotBeforeTheTrigger) {
