@@ -1,6 +1,10 @@
 #include "fuse/context.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "common/logging.h"
@@ -77,6 +81,22 @@ proto::Command NewCommand(fuse_req_t req) {
 
 StatusOr<proto::Result> Execute(fuse_req_t req, proto::Command command) {
   return ContextOf(req)->backend->Execute(std::move(command));
+}
+
+void RaiseReadahead(fuse_req_t req) {
+  Context* ctx = ContextOf(req);
+  if (ctx->readahead_done.exchange(true) || ctx->readahead_path.empty()) {
+    return;
+  }
+  int fd = open(ctx->readahead_path.c_str(), O_WRONLY | O_CLOEXEC);
+  const char kValue[] = "1024\n";
+  bool ok = fd >= 0 && write(fd, kValue, sizeof(kValue) - 1) > 0;
+  int saved = errno;
+  if (fd >= 0) close(fd);
+  if (!ok) {
+    Logf(LogLevel::kDebug, "fuse", "readahead left at the default: %s: %s",
+         ctx->readahead_path.c_str(), std::strerror(saved));
+  }
 }
 
 fsm::Reader* BarrierReader(fuse_req_t req) {

@@ -9,6 +9,7 @@
 #include <fuse3/fuse_lowlevel.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <string>
 
 #include "common/clock.h"
@@ -22,9 +23,20 @@ namespace paxosfs::fuse {
 struct Context {
   Backend* backend = nullptr;
   const Clock* clock = nullptr;
+  // This mount's /sys/class/bdi/MAJ:MIN/read_ahead_kb (empty: unknown), and
+  // whether RaiseReadahead already ran.
+  std::string readahead_path;
+  std::atomic<bool> readahead_done{false};
 };
 
 Context* ContextOf(fuse_req_t req);
+
+// Raises the kernel's readahead for this mount from 128 KiB to 1 MiB, once.
+// Sequential reads then reach the daemon as 1 MiB requests, not 128 KiB
+// ones. It must run after the kernel processed the INIT reply (which caps
+// readahead at what it proposed), so it runs from a handler. Best effort:
+// without root or sysfs the default stays.
+void RaiseReadahead(fuse_req_t req);
 
 // The single mapping from Status to errno (see fuse/README.md).
 int ErrnoFromStatus(const Status& status);

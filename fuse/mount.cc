@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -128,6 +129,24 @@ class MountImpl final : public Mount {
   bool stopped_ = false;              // Guarded by mu_.
 };
 
+// The sysfs readahead file of the filesystem mounted at `mount_point` (the
+// last such mount in /proc/self/mountinfo), or "" if none is found.
+std::string ReadaheadPath(const std::string& mount_point) {
+  char* real = realpath(mount_point.c_str(), nullptr);
+  if (real == nullptr) return "";
+  std::string target = real;
+  free(real);
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line, found;
+  while (std::getline(mountinfo, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point == target) found = dev;
+  }
+  return found.empty() ? "" : "/sys/class/bdi/" + found + "/read_ahead_kb";
+}
+
 // The kernel forgets invalidations beyond this many queued: past it we
 // drop the oldest, which is safe because opens revalidate anyway.
 constexpr size_t kInvalidationsMax = 65536;
@@ -169,6 +188,7 @@ Status MountImpl::Start() {
         ": check that /dev/fuse exists, the fuse3 package is installed and, "
         "for allow_other as non-root, user_allow_other in /etc/fuse.conf");
   }
+  context_.readahead_path = ReadaheadPath(options_.mount_point);
   invalidator_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "fuse-inval");
     RunInvalidations();

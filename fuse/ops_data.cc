@@ -44,6 +44,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  RaiseReadahead(req);
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
   // The barrier makes a file removed elsewhere fail here, not later.
@@ -60,7 +61,10 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           fuse_file_info*) {
-  fsm::Reader* reader = BarrierReader(req);
+  // The open passed a barrier; later reads of an open file may trail
+  // others' writes by this node's apply lag, exactly as page cache hits
+  // do (fuse/README.md).
+  fsm::Reader* reader = LocalReader(req);
   if (reader == nullptr) return;
   StatusOr<proto::Result> r =
       reader->Read(ino, static_cast<uint64_t>(off), size);
