@@ -155,8 +155,7 @@ make_tree_tarball
 mkdir -p "$root/local" "$root/pt-src" "$root/pt"
 "$passthrough" "$root/pt-src" "$root/pt"
 # paxosfs raises its mount's readahead to 1 MiB; give the floor the same.
-pt_dev=$(stat -c '%d' "$root/pt")
-echo 1024 > "/sys/class/bdi/$((pt_dev >> 8)):$((pt_dev & 255))/read_ahead_kb" 2>/dev/null || true
+echo 1024 > "/sys/class/bdi/$(stat -c '%Hd:%Ld' "$root/pt")/read_ahead_kb" 2>/dev/null || true
 "$paxosfs" demo --dir "$root/cluster" --base-port "$port" > "$root/demo.out" 2>&1 &
 demo_pid=$!
 for _ in $(seq 1 300); do grep -q ready "$root/demo.out" && break; sleep 0.1; done
