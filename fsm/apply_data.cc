@@ -129,6 +129,13 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
       PAXOSFS_RETURN_IF_ERROR(store_->PutChunk(row.ino, p.chunk_index(), data));
       continue;
     }
+    // Inside an existing chunk: change only the pages the piece touches
+    // (a 4 KiB write rewrote all 64 KiB of its chunk, and freed and
+    // reallocated its pages).
+    StatusOr<bool> in_place = store_->OverwriteChunk(row.ino, p.chunk_index(),
+                                                     p.offset_in_chunk(), data);
+    if (!in_place.ok()) return in_place.status();
+    if (*in_place) continue;
     // A partial chunk: read, modify, write. The gap before the piece, if
     // the chunk was shorter, reads as zeros as a hole would.
     auto old = store_->GetChunk(row.ino, p.chunk_index());

@@ -138,6 +138,11 @@ class Store {
   // The length of chunk `index` (0 for a hole) without reading its bytes.
   StatusOr<uint64_t> ChunkLength(uint64_t ino, uint64_t index);
   Status PutChunk(uint64_t ino, uint64_t index, std::string_view data);
+  // Writes `data` at `offset` inside chunk `index` in place (only the pages
+  // it touches change), if the chunk exists and already reaches
+  // offset + data.size(); false (nothing written) otherwise.
+  StatusOr<bool> OverwriteChunk(uint64_t ino, uint64_t index, uint64_t offset,
+                                std::string_view data);
   // Returns the number of bytes the deleted chunks held.
   StatusOr<uint64_t> DeleteChunksFrom(uint64_t ino, uint64_t first_index);
   // Chunks with first <= index <= last, by index.

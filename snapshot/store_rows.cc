@@ -148,6 +148,27 @@ StatusOr<uint64_t> Store::ChunkLength(uint64_t ino, uint64_t index) {
   return *row ? s.U64(0) : 0;
 }
 
+StatusOr<bool> Store::OverwriteChunk(uint64_t ino, uint64_t index,
+                                     uint64_t offset, std::string_view data) {
+  Statement s(
+      this, "SELECT rowid, length(data) FROM chunks WHERE ino = ? AND idx = ?");
+  s.Bind(1, ino).Bind(2, index);
+  StatusOr<bool> row = s.Step();
+  if (!row.ok()) return row.status();
+  if (!*row || offset + data.size() > s.U64(1)) return false;
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_, "main", "chunks", "data",
+                             static_cast<sqlite3_int64>(s.U64(0)), 1, &blob);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_blob_write(blob, data.data(), static_cast<int>(data.size()),
+                            static_cast<int>(offset));
+  }
+  int closed = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = closed;
+  if (rc != SQLITE_OK) return Error(rc, "overwrite chunk");
+  return true;
+}
+
 Status Store::PutChunk(uint64_t ino, uint64_t index, std::string_view data) {
   PAXOSFS_CHECK(data.size() <= chunk_size_);
   Statement s(this,

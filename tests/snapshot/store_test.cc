@@ -235,5 +235,27 @@ TEST_F(StoreTest, Checkpoint_NotBeforeTheTrigger) {
   EXPECT_EQ(w->TEST_checkpoints(), 0u);
 }
 
+TEST_F(StoreTest, OverwriteChunk_InPlaceOnlyWithinTheChunk) {
+  auto w = OpenStore("a.db");
+  ASSERT_TRUE(w->Begin().ok());
+  ASSERT_TRUE(w->PutChunk(2, 0, std::string(8192, 'a')).ok());
+  EXPECT_TRUE(*w->OverwriteChunk(2, 0, 4096, "bbbb"));
+  EXPECT_FALSE(*w->OverwriteChunk(2, 0, 8190, "cccc"));  // Past its end.
+  EXPECT_FALSE(*w->OverwriteChunk(2, 1, 0, "dddd"));     // No such chunk.
+  w->SetMeta(Meta{1, 3, 3});
+  ASSERT_TRUE(w->Commit().ok());
+  std::string expected(8192, 'a');
+  expected.replace(4096, 4, "bbbb");
+  EXPECT_EQ(**w->GetChunk(2, 0), expected);
+  EXPECT_FALSE(w->GetChunk(2, 1)->has_value());
+  // The same state written whole digests the same.
+  auto other = OpenStore("b.db");
+  ASSERT_TRUE(other->Begin().ok());
+  ASSERT_TRUE(other->PutChunk(2, 0, expected).ok());
+  other->SetMeta(Meta{1, 3, 3});
+  ASSERT_TRUE(other->Commit().ok());
+  EXPECT_EQ(*w->Digest(), *other->Digest());
+}
+
 }  // namespace
 }  // namespace paxosfs::snapshot
