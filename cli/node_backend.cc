@@ -80,7 +80,16 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
 
 Status NodeBackend::ReadBarrier() {
   milliseconds timeout(options_.request_timeout_ms);
+  auto deadline = Clock::now() + timeout;
+  // The core gives up on a barrier after its read timeout (2 s); a leader
+  // slowed by a loaded disk, or an election, may need longer. Like a
+  // write, a read waits up to the request timeout before EAGAIN.
   auto index = driver_->ReadIndex(timeout);
+  while (!index.ok() && index.status().code() == StatusCode::kUnavailable &&
+         Clock::now() < deadline) {
+    index = driver_->ReadIndex(
+        std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+  }
   if (!index.ok()) return index.status();
   if (!applier_->WaitApplied(*index, timeout)) {
     Status apply_error = applier_->error();
