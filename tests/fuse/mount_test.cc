@@ -8,12 +8,15 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -128,6 +131,36 @@ TEST_F(MountTest, Xattrs) {
   ASSERT_EQ(removexattr(P("f").c_str(), "user.k"), 0);
   EXPECT_EQ(getxattr(P("f").c_str(), "user.k", buf, sizeof(buf)), -1);
   EXPECT_EQ(errno, ENODATA);
+}
+
+TEST_F(MountTest, Write_DropsFileCapabilities) {
+  WriteFile("f", "x");
+  // A valid VFS_CAP_REVISION_2 value (the kernel checks the format): one
+  // permitted capability, CAP_NET_RAW.
+  const uint32_t caps[5] = {0x02000000, 1u << 13, 0, 0, 0};
+  ASSERT_EQ(
+      setxattr(P("f").c_str(), "security.capability", caps, sizeof(caps), 0), 0)
+      << std::strerror(errno);
+  int fd = open(P("f").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, "y", 1, 0), 1);
+  close(fd);
+  EXPECT_EQ(getxattr(P("f").c_str(), "security.capability", nullptr, 0), -1);
+  EXPECT_EQ(errno, ENODATA);
+}
+
+TEST_F(MountTest, Readahead_RaisedToOneMiBAtFirstOpen) {
+  WriteFile("f", "x");
+  EXPECT_EQ(ReadFile("f"), "x");
+  struct stat st;
+  ASSERT_EQ(stat(mnt_.c_str(), &st), 0);
+  std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) +
+                     ":" + std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  int kb = 0;
+  in >> kb;
+  EXPECT_EQ(kb, 1024);
 }
 
 TEST_F(MountTest, Utimens_SetsAndKeepsTimes) {
