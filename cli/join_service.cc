@@ -70,6 +70,16 @@ grpc::ServerUnaryReactor* JoinService::Admit(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
+std::string JoinService::IssuerAt(const tls::Token& token) const {
+  if (token.issuer == identity_.node_id) return "";
+  for (const Member& m : identity_.members) {
+    if (m.id == token.issuer) {
+      return " (node " + std::to_string(m.id) + ": " + m.address + ")";
+    }
+  }
+  return "";
+}
+
 Status JoinService::DoAdmit(const proto::AdmitRequest& request,
                             proto::AdmitReply* reply) {
   auto token = tls::ParseToken(request.token());
@@ -80,10 +90,14 @@ Status JoinService::DoAdmit(const proto::AdmitRequest& request,
         "node " + std::to_string(identity_.node_id) +
         " does not hold the cluster's CA, so it cannot redeem tokens; run "
         "join with --peer set to the address of node " +
-        std::to_string(token->issuer) + ", which made this token");
+        std::to_string(token->issuer) + ", which made this token" +
+        IssuerAt(*token));
   }
-  PAXOSFS_RETURN_IF_ERROR(tls::CheckToken(*token, ca->key_pem, ca->cert_pem,
-                                          identity_.node_id, NowUnixSeconds()));
+  Status valid = tls::CheckToken(*token, ca->key_pem, ca->cert_pem,
+                                 identity_.node_id, NowUnixSeconds());
+  if (!valid.ok()) {
+    return Status(valid.code(), valid.message() + IssuerAt(*token));
+  }
   if (request.address().empty()) {
     return Status::InvalidArgument("the join request names no address");
   }

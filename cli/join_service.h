@@ -54,6 +54,8 @@ class JoinService final : public proto::Join::CallbackService {
 
  private:
   Status DoAdmit(const proto::AdmitRequest& request, proto::AdmitReply* reply);
+  // " (node N: ADDRESS)" for a token made by another founder, or "".
+  std::string IssuerAt(const tls::Token& token) const;
   // Records `token` as used by (key, address), or refuses a replay.
   Status Redeem(const tls::Token& token, const std::string& key_hash,
                 const std::string& address);

@@ -68,9 +68,9 @@ void StartJoin(const Cluster& c, const std::string& token,
 
 // The same join, run to its end: it must be refused.
 int JoinRefused(const Cluster& c, const std::string& token,
-                const std::string& name, std::string* out) {
-  return RunPaxosfs({"join", "--peer", c.listen(1), "--token", token, "--data",
-                     c.root() + "/" + name, "--listen",
+                const std::string& name, std::string* out, int via = 1) {
+  return RunPaxosfs({"join", "--peer", c.listen(via), "--token", token,
+                     "--data", c.root() + "/" + name, "--listen",
                      "127.0.0.1:" + std::to_string(FreePort()), "--no-mount"},
                     c.root() + "/" + name + ".log", out);
 }
@@ -110,6 +110,12 @@ TEST(TlsTest, JoinTokens_UsedOnceExpiredOrForeignRefused_KeysAre0600) {
   EXPECT_EQ(JoinRefused(cluster, token, "replay", &out), 1);
   EXPECT_NE(out.find("already used"), std::string::npos) << out;
   EXPECT_TRUE(cluster.WaitForLog(1, "refused a join", seconds(10)));
+
+  // Redeemed only where it was made; the refusal names that node.
+  std::string of_one = cluster.CreateToken(1);
+  EXPECT_EQ(JoinRefused(cluster, of_one, "elsewhere", &out, /*via=*/2), 1);
+  EXPECT_NE(out.find("made by node 1"), std::string::npos) << out;
+  EXPECT_NE(out.find(cluster.listen(1)), std::string::npos) << out;
 
   // An expired token made with the cluster's real CA.
   auto ca = cli::LoadCa(cli::TlsDir(cluster.data_dir(1)));
