@@ -50,9 +50,10 @@ TransportOptions Options(uint64_t id, bool tls, const paxosfs::tls::Ca& ca) {
     paxosfs::tls::Material m;
     m.ca_pem = ca.cert_pem;
     m.key_pem = paxosfs::tls::NewPrivateKey().value();
-    m.cert_pem = paxosfs::tls::SignNodeCert(
-                     ca, "bench", id, paxosfs::tls::PublicKeyOf(m.key_pem).value())
-                     .value();
+    m.cert_pem =
+        paxosfs::tls::SignNodeCert(ca, "bench", id,
+                                   paxosfs::tls::PublicKeyOf(m.key_pem).value())
+            .value();
     paxosfs::tls::ServerPolicy policy;
     policy.cluster_id = "bench";
     o.server_credentials = paxosfs::tls::ServerCredentials(m, policy);
@@ -119,9 +120,9 @@ bool RunOnce(bool tls, int mib, int round_trips, Result* out) {
     }
     ++base;
   }
-  out->rtt_us = std::chrono::duration<double, std::micro>(Clock::now() - start)
-                    .count() /
-                round_trips;
+  out->rtt_us =
+      std::chrono::duration<double, std::micro>(Clock::now() - start).count() /
+      round_trips;
   return true;
 }
 
