@@ -161,7 +161,7 @@ demo_pid=$!
 for _ in $(seq 1 300); do grep -q ready "$root/demo.out" && break; sleep 0.1; done
 grep -q ready "$root/demo.out" || { cat "$root/demo.out" >&2; exit 1; }
 echo "fs_bench: $(date +%T) paxosfs is up; starting glusterfs" >&2
-leader=$("$paxosfs" status --peer "127.0.0.1:$port" --json |
+leader=$("$paxosfs" status --data "$root/cluster/node1/data" --json |
   sed -n 's/.*"leader_id":"\([0-9]*\)".*/\1/p' | head -1)
 follower=$((leader % 3 + 1))
 other=$((follower % 3 + 1))

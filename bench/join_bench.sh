@@ -57,7 +57,7 @@ addr() { echo "127.0.0.1:$((port + $1 - 1))"; }
 in_sync() {
   local peer=$1
   shift
-  "$paxosfs" status --peer "$peer" --json 2>/dev/null | python3 -c '
+  "$paxosfs" status --data "$root/node1" --peer "$peer" --json 2>/dev/null | python3 -c '
 import json, sys
 nodes = json.load(sys.stdin)["nodes"]
 live = [n for n in nodes if "error" not in n]
@@ -83,15 +83,17 @@ wait_for() {  # wait_for WHAT COMMAND...: polls until COMMAND succeeds.
 members="1@$(addr 1),2@$(addr 2),3@$(addr 3)"
 for i in 1 2 3; do
   mkdir -p "$root/mnt$i"
+  ca_from=()  # Node 1 makes the CA; the other founders share it.
+  [ "$i" = 1 ] || ca_from=(--ca-from "$root/node1/tls")
   "$paxosfs" init --data "$root/node$i" --listen "$(addr "$i")" --node-id "$i" \
-    --members "$members" --cluster-id bench > "$root/init$i.log" 2>&1
+    --members "$members" --cluster-id bench "${ca_from[@]}" > "$root/init$i.log" 2>&1
 done
 for i in 1 2 3; do
   "$paxosfs" serve --data "$root/node$i" --mount "$root/mnt$i" \
     --snapshot-rate "$rate" > "$root/node$i.log" 2>&1 &
   pids+=($!)
 done
-has_leader() { "$paxosfs" status --peer "$(addr 1)" --json 2>/dev/null | grep -q '"is_leader":true'; }
+has_leader() { "$paxosfs" status --data "$root/node1" --json 2>/dev/null | grep -q '"is_leader":true'; }
 wait_for "a leader" has_leader
 
 # 2. The data set, on the same disk as everything else, then into node 1's
@@ -147,7 +149,8 @@ for ((r = 1; r <= repeats; r++)); do
   log="$root/join$r.log"
   : > "$log"  # so that the first look for "admitted" finds a file
   t0=$(now)
-  "$paxosfs" join --peer "$(addr 2)" --data "$root/join$r" --listen "$me" \
+  token=$("$paxosfs" token create --data "$root/node2" 2>/dev/null)
+  "$paxosfs" join --peer "$(addr 2)" --token "$token" --data "$root/join$r" --listen "$me" \
     --no-mount --snapshot-rate 0 > "$log" 2>&1 &
   jpid=$!
   pids+=("$jpid")
@@ -173,7 +176,7 @@ for ((r = 1; r <= repeats; r++)); do
   # `members` gives up if node 1 does not answer a status call within 2 s,
   # before asking for any change, so retrying is safe.
   for try in 1 2 3 4 5 6; do
-    "$paxosfs" members --peer "$(addr 1)" remove "$id" >> "$root/remove$r.log" 2>&1 && break
+    "$paxosfs" members --data "$root/node1" remove "$id" >> "$root/remove$r.log" 2>&1 && break
     [ "$try" -lt 6 ] || { cat "$root/remove$r.log" >&2; exit 1; }
     sleep 2
   done

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli/admin_client.h"
+#include "cli/tls_files.h"
 
 namespace {
 
@@ -29,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Flags {
   std::string mount, writer, leader;
+  std::string data;  // A node's data directory: its certificate.
   std::vector<std::string> learners;
   int leader_pid = 0;
   int writes = 200;
@@ -54,6 +56,8 @@ bool Parse(int argc, char** argv, Flags* f) {
       f->writer = v;
     else if (k == "--leader")
       f->leader = v;
+    else if (k == "--data")
+      f->data = v;
     else if (k == "--learners")
       f->learners = Split(v);
     else if (k == "--leader-pid")
@@ -66,7 +70,7 @@ bool Parse(int argc, char** argv, Flags* f) {
       return false;
   }
   return !f->mount.empty() && !f->writer.empty() && !f->leader.empty() &&
-         f->leader_pid > 0;
+         !f->data.empty() && f->leader_pid > 0;
 }
 
 // utime + stime of `pid`, in ms.
@@ -94,8 +98,10 @@ bool WriteSynced(const std::string& path, size_t bytes) {
   return close(fd) == 0 && ok;
 }
 
+paxosfs::tls::Material tls_material;  // Set once in main.
+
 uint64_t Applied(const std::string& address) {
-  auto s = paxosfs::cli::FetchStatus(address, 2000);
+  auto s = paxosfs::cli::FetchStatus(tls_material, address, 2000);
   return s.ok() ? s->applied_index() : 0;
 }
 
@@ -112,11 +118,19 @@ int main(int argc, char** argv) {
   if (!Parse(argc, argv, &f)) {
     std::fprintf(stderr,
                  "usage: learner_probe --mount DIR --writer ADDR --leader ADDR "
-                 "--leader-pid PID [--learners A,B,...] [--writes N] "
+                 "--leader-pid PID --data NODE_DIR [--learners A,B,...] "
+                 "[--writes N] "
                  "[--samples N]\n");
     return 2;
   }
-  auto before = paxosfs::cli::FetchStatus(f.leader, 2000);
+  auto material = paxosfs::cli::LoadNodeTls(f.data);
+  if (!material.ok()) {
+    std::fprintf(stderr, "learner_probe: %s\n",
+                 material.status().ToString().c_str());
+    return 2;
+  }
+  tls_material = *material;
+  auto before = paxosfs::cli::FetchStatus(tls_material, f.leader, 2000);
   double cpu0 = CpuMs(f.leader_pid);
   auto start = Clock::now();
   for (int i = 0; i < f.writes; ++i) {
@@ -127,7 +141,7 @@ int main(int argc, char** argv) {
   }
   double load_s = std::chrono::duration<double>(Clock::now() - start).count();
   double cpu = CpuMs(f.leader_pid) - cpu0;
-  auto after = paxosfs::cli::FetchStatus(f.leader, 2000);
+  auto after = paxosfs::cli::FetchStatus(tls_material, f.leader, 2000);
   if (!before.ok() || !after.ok()) {
     std::fprintf(stderr, "learner_probe: the leader did not answer\n");
     return 1;

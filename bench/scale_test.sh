@@ -32,8 +32,10 @@ addr() { echo "127.0.0.1:$((port + $1))"; }
 members="1@$(addr 1),2@$(addr 2),3@$(addr 3)"
 mkdir -p "$root/mnt1"
 for i in 1 2 3; do
+  ca_from=()  # Node 1 makes the CA; the other founders share it.
+  [ "$i" = 1 ] || ca_from=(--ca-from "$root/n1/tls")
   "$paxosfs" init --data "$root/n$i" --listen "$(addr "$i")" --node-id "$i" \
-    --cluster-id scale --members "$members" > /dev/null
+    --cluster-id scale --members "$members" "${ca_from[@]}" > /dev/null
   if [ "$i" = 1 ]; then where=(--mount "$root/mnt1"); else where=(--no-mount); fi
   "$paxosfs" serve --data "$root/n$i" "${where[@]}" > "$root/n$i.log" 2>&1 &
   pid[$i]=$!
@@ -43,7 +45,7 @@ done
 leader_id() {
   for _ in $(seq 1 300); do
     local l
-    l=$("$paxosfs" members --peer "$(addr 1)" 2>/dev/null |
+    l=$("$paxosfs" members --data "$root/n1" 2>/dev/null |
       sed -n 's/.*leader: node \([0-9]*\).*/\1/p')
     if [ -n "$l" ] && [ "$l" != 0 ]; then echo "$l"; return; fi
     sleep 0.1
@@ -56,7 +58,7 @@ wait_caught_up() {
   local want=$1
   for _ in $(seq 1 600); do
     local out
-    out=$("$paxosfs" members --peer "$(addr 1)" 2>/dev/null || true)
+    out=$("$paxosfs" members --data "$root/n1" 2>/dev/null || true)
     local target
     target=$(echo "$out" | awk '$1 == 1 {print $5}')
     local ok
@@ -76,7 +78,9 @@ for want in $steps; do
   while [ "$count" -lt "$want" ]; do
     count=$((count + 1))
     id=$((3 + count))
-    "$paxosfs" join --peer "$(addr $((1 + count % 3)))" --data "$root/n$id" \
+    via=$((1 + count % 3))
+    token=$("$paxosfs" token create --data "$root/n$via" 2>/dev/null)
+    "$paxosfs" join --peer "$(addr "$via")" --token "$token" --data "$root/n$id" \
       --listen "$(addr "$id")" --no-mount > "$root/n$id.log" 2>&1 &
     pid[$id]=$!
     # Joins are admitted one at a time by the leader; pace them.
@@ -88,6 +92,7 @@ for want in $steps; do
   for ((j = 4; j < 4 + count; j++)); do learners+="$(addr "$j"),"; done
   line=$("$probe" --mount "$root/mnt1" --writer "$(addr 1)" \
     --leader "$(addr "$l")" --leader-pid "${pid[$l]}" --learners "$learners" \
+    --data "$root/n1" \
     --writes "$writes" --samples "$samples")
   get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
   printf "%8s  %6s  %13s  %14.1f  %11s  %14s  %14s  %14s\n" "$count" \

@@ -21,64 +21,11 @@ void AddMember(const replica::Config& config, uint64_t node, const char* role,
   s->set_role(role);
 }
 
-grpc::Status ToGrpc(const Status& s) {
-  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return grpc::Status::OK;
-    case StatusCode::kNotFound:
-      code = grpc::StatusCode::NOT_FOUND;
-      break;
-    case StatusCode::kAlreadyExists:
-      code = grpc::StatusCode::ALREADY_EXISTS;
-      break;
-    case StatusCode::kInvalidArgument:
-      code = grpc::StatusCode::INVALID_ARGUMENT;
-      break;
-    case StatusCode::kUnavailable:
-      code = grpc::StatusCode::UNAVAILABLE;
-      break;
-    case StatusCode::kAborted:
-      code = grpc::StatusCode::ABORTED;
-      break;
-    case StatusCode::kTimedOut:
-      code = grpc::StatusCode::DEADLINE_EXCEEDED;
-      break;
-    case StatusCode::kPermissionDenied:
-      code = grpc::StatusCode::PERMISSION_DENIED;
-      break;
-    default:
-      code = grpc::StatusCode::INTERNAL;
-  }
-  return grpc::Status(code, s.message());
-}
-
 }  // namespace
-
-AdminService::~AdminService() {
-  std::lock_guard<std::mutex> lock(workers_mu_);
-  for (Worker& w : workers_) w.thread.join();
-}
 
 void AdminService::SetDriver(replica::Driver* driver) {
   std::lock_guard<std::mutex> lock(driver_mu_);
   driver_.store(driver);
-}
-
-void AdminService::Detach(grpc::ServerUnaryReactor* reactor,
-                          std::function<grpc::Status()> work) {
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  std::lock_guard<std::mutex> lock(workers_mu_);
-  std::erase_if(workers_, [](Worker& w) {
-    if (!*w.done) return false;
-    w.thread.join();
-    return true;
-  });
-  workers_.push_back({std::thread([reactor, done, work = std::move(work)] {
-                        reactor->Finish(work());
-                        *done = true;
-                      }),
-                      done});
 }
 
 grpc::ServerUnaryReactor* AdminService::GetStatus(
@@ -89,7 +36,7 @@ grpc::ServerUnaryReactor* AdminService::GetStatus(
     FillStatus(false, reply);
     reactor->Finish(grpc::Status::OK);
   } else {
-    Detach(reactor, [this, reply] {
+    workers_.Run(reactor, [this, reply] {
       FillStatus(true, reply);
       return grpc::Status::OK;
     });
@@ -147,7 +94,8 @@ grpc::ServerUnaryReactor* AdminService::ChangeMembership(
     const proto::MemberChangeRequest* request,
     proto::MemberChangeReply* reply) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Detach(reactor, [this, request, reply] { return Change(*request, reply); });
+  workers_.Run(reactor,
+               [this, request, reply] { return Change(*request, reply); });
   return reactor;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/data_dir.h"
+#include "cli/reactor_workers.h"
 #include "fsm/filesystem.h"
 #include "proto/admin.grpc.pb.h"
 #include "replica/applier.h"
@@ -34,7 +35,6 @@ class AdminService final : public proto::Admin::CallbackService {
         mount_point_(std::move(mount_point)),
         fs_(fs),
         applier_(applier) {}
-  ~AdminService() override;
 
   // Set once the driver runs, cleared before it stops; until then status
   // shows no consensus state and membership changes are refused.
@@ -56,9 +56,6 @@ class AdminService final : public proto::Admin::CallbackService {
   grpc::Status Change(const proto::MemberChangeRequest& request,
                       proto::MemberChangeReply* reply);
   void FillStatus(bool with_digest, proto::NodeStatus* reply);
-  // Runs `work` on a new worker thread, which finishes `reactor` with it.
-  void Detach(grpc::ServerUnaryReactor* reactor,
-              std::function<grpc::Status()> work);
 
   const Identity identity_;
   const std::string mount_point_;
@@ -70,13 +67,8 @@ class AdminService final : public proto::Admin::CallbackService {
   std::mutex driver_mu_;
   std::atomic<replica::Driver*> driver_{nullptr};
   std::atomic<const replica::Transport*> transport_{nullptr};
-  struct Worker {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  std::mutex workers_mu_;
-  std::vector<Worker> workers_;  // Guarded by workers_mu_; finished ones
-                                 // are joined when the next one starts.
+  // Last member: destroyed (joined) first, while what workers use lives.
+  ReactorWorkers workers_;
 };
 
 }  // namespace paxosfs::cli

@@ -12,6 +12,7 @@
 #include "cli/admin_client.h"
 #include "cli/data_dir.h"
 #include "cli/process.h"
+#include "cli/tls_files.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -22,11 +23,12 @@ using std::chrono::seconds;
 struct DemoNode {
   int id;
   std::string data, mnt, listen;
+  tls::Material tls;  // Its own certificate, to ask it for its status.
   Child child;
 };
 
 bool MountedAndLed(const DemoNode& node) {
-  auto status = FetchStatus(node.listen, 500);
+  auto status = FetchStatus(node.tls, node.listen, 500);
   return status.ok() && status->leader_id() != 0 &&
          status->mount_point() == node.mnt;
 }
@@ -55,18 +57,33 @@ int Init(const DemoFlags& flags, const std::string& self,
   }
   for (DemoNode& n : *nodes) {
     std::filesystem::create_directories(n.mnt);
-    if (ReadIdentity(n.data).ok()) continue;  // Kept from an earlier demo.
-    auto child = Spawn(
-        {self, "init", "--data", n.data, "--listen", n.listen, "--node-id",
-         std::to_string(n.id), "--cluster-id", "demo", "--members", members},
-        n.data + ".log");
-    int status = 0;
-    if (!child.ok() || !WaitExit(child->pid, seconds(30), &status) ||
-        status != 0) {
-      std::fprintf(stderr, "paxosfs demo: init of node %d failed; see %s.log\n",
-                   n.id, n.data.c_str());
+    if (!ReadIdentity(n.data).ok()) {  // Else kept from an earlier demo.
+      std::vector<std::string> argv = {
+          self,           "init",   "--data",    n.data,
+          "--listen",     n.listen, "--node-id", std::to_string(n.id),
+          "--cluster-id", "demo",   "--members", members};
+      // Node 1 creates the cluster's CA; the other founders share it, as
+      // an admin would copy node 1's ca.crt and ca.key to them.
+      if (n.id != 1) {
+        argv.insert(argv.end(), {"--ca-from", TlsDir(nodes->front().data)});
+      }
+      auto child = Spawn(argv, n.data + ".log");
+      int status = 0;
+      if (!child.ok() || !WaitExit(child->pid, seconds(30), &status) ||
+          status != 0) {
+        std::fprintf(stderr,
+                     "paxosfs demo: init of node %d failed; see %s.log\n", n.id,
+                     n.data.c_str());
+        return 1;
+      }
+    }
+    auto tls = LoadNodeTls(n.data);
+    if (!tls.ok()) {
+      std::fprintf(stderr, "paxosfs demo: node %d: %s\n", n.id,
+                   tls.status().ToString().c_str());
       return 1;
     }
+    n.tls = std::move(tls).value();
   }
   return 0;
 }

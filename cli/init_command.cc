@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "cli/data_dir.h"
+#include "cli/tls_files.h"
 #include "common/clock.h"
 #include "log/file_log.h"
 #include "replica/driver.h"
@@ -71,7 +72,15 @@ int RunInit(const InitFlags& flags) {
                  id.listen.c_str());
     return 2;
   }
-  Status s = CreateDataDir(flags.data_dir, id);
+  // Checked before the TLS files are written: never replace a node's keys.
+  Status s = ReadIdentity(flags.data_dir).status();
+  if (s.ok() || s.code() != StatusCode::kNotFound) {
+    s = CreateDataDir(flags.data_dir, id);  // Says what is there.
+  } else {
+    s = CreateFounderTls(flags.data_dir, id.cluster_id, id.node_id,
+                         flags.ca_from);
+    if (s.ok()) s = CreateDataDir(flags.data_dir, id);
+  }
   if (s.ok()) s = WriteBootstrapLog(flags.data_dir, id);
   if (!s.ok()) {
     std::fprintf(stderr, "paxosfs init: %s\n", s.ToString().c_str());
@@ -81,6 +90,12 @@ int RunInit(const InitFlags& flags) {
               static_cast<unsigned long long>(id.node_id),
               id.cluster_id.c_str(), flags.data_dir.c_str(),
               FormatMembers(id.members).c_str());
+  if (flags.ca_from.empty() && id.members.size() > 1) {
+    std::printf(
+        "created the cluster's CA in %s/tls; initialise the other founders "
+        "with --ca-from a copy of its ca.crt and ca.key\n",
+        flags.data_dir.c_str());
+  }
   return 0;
 }
 

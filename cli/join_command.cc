@@ -1,20 +1,28 @@
 #include "cli/join_command.h"
 
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
-#include "cli/admin_client.h"
 #include "cli/data_dir.h"
 #include "cli/rebuild.h"
+#include "cli/tls_files.h"
 #include "log/file_log.h"
+#include "proto/join.grpc.pb.h"
 #include "replica/core/codec.h"
+#include "tls/token.h"
 
 namespace paxosfs::cli {
 namespace {
 
 // Bounds the search for a leader willing to admit this node.
-constexpr int kAdmitTimeoutMs = 60'000;
+// The peer itself waits up to 60 s for a leader to admit this node.
+constexpr int kAdmitTimeoutMs = 90'000;
 
 int Fail(const std::string& what) {
   std::fprintf(stderr, "paxosfs join: %s\n", what.c_str());
@@ -56,23 +64,105 @@ std::vector<Member> GenesisMembers(const std::string& configs) {
   return members;
 }
 
+// This node's private key: made once and kept in DIR/tls/node.key, so a
+// join run again after an interruption redeems its token with the same key.
+StatusOr<std::string> JoinerKey(const std::string& dir) {
+  std::ifstream in(TlsDir(dir) + "/node.key");
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  auto key = tls::NewPrivateKey();
+  if (!key.ok()) return key.status();
+  PAXOSFS_RETURN_IF_ERROR(CreateTlsDir(dir));
+  PAXOSFS_RETURN_IF_ERROR(WriteTlsFile(dir, "node.key", *key));
+  return key;
+}
+
+// The CA certificate of the cluster at `peer`, trusted only because its
+// fingerprint is the token's: the token is sent only to a server that
+// then proves a certificate of that CA.
+StatusOr<std::string> FetchPinnedCa(const std::string& peer,
+                                    const tls::Token& token) {
+  grpc::ChannelArguments args;
+  tls::SetServerName(&args);
+  auto stub = proto::Join::NewStub(
+      grpc::CreateCustomChannel(peer, tls::UnverifiedCredentials(), args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  proto::CaReply reply;
+  grpc::Status s = stub->GetCa(&ctx, proto::CaRequest(), &reply);
+  if (!s.ok()) {
+    return Status::Unavailable("no answer from " + peer + " (" +
+                               s.error_message() +
+                               "); check --peer and that the node runs");
+  }
+  auto fingerprint = tls::Fingerprint(reply.ca_cert());
+  if (!fingerprint.ok() || *fingerprint != token.ca_fingerprint) {
+    return Status::PermissionDenied(
+        "the cluster at " + peer + " has another CA than the token's (" +
+        (fingerprint.ok() ? fingerprint->substr(0, 16) : "unreadable") +
+        "... vs " + token.ca_fingerprint.substr(0, 16) +
+        "...): the token was made by another cluster, or --peer is not a "
+        "member of the token's cluster; create a token with `paxosfs token "
+        "create` on a node of the cluster you join");
+  }
+  return reply.ca_cert();
+}
+
+// Redeems the token at `flags.peer` over TLS verified with `ca`.
+StatusOr<proto::AdmitReply> RedeemToken(const JoinFlags& flags,
+                                        const std::string& ca,
+                                        const std::string& key) {
+  auto public_key = tls::PublicKeyOf(key);
+  if (!public_key.ok()) return public_key.status();
+  grpc::ChannelArguments args;
+  tls::SetServerName(&args);
+  auto stub = proto::Join::NewStub(grpc::CreateCustomChannel(
+      flags.peer, tls::ClientCredentials({ca, "", ""}), args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(kAdmitTimeoutMs));
+  proto::AdmitRequest request;
+  request.set_token(flags.token);
+  request.set_public_key(*public_key);
+  request.set_address(flags.listen);
+  proto::AdmitReply reply;
+  grpc::Status s = stub->Admit(&ctx, request, &reply);
+  if (!s.ok()) {
+    return Status::PermissionDenied("the cluster did not admit this node: " +
+                                    s.error_message());
+  }
+  Status valid = tls::VerifySignedBy(reply.node_cert(), ca);
+  if (valid.ok()) valid = tls::CheckKeyMatches(reply.node_cert(), key);
+  if (!valid.ok()) return valid.WithContext("the certificate it signed");
+  return reply;
+}
+
 int Admit(const JoinFlags& flags) {
   const std::string& dir = flags.serve.data_dir;
-  std::fprintf(stderr, "asking the cluster at %s to admit %s as a learner\n",
-               flags.peer.c_str(), flags.listen.c_str());
-  proto::MemberChangeRequest request;
-  request.set_kind(proto::MemberChangeRequest::ADD_LEARNER);
-  request.set_address(flags.listen);
-  auto reply = ChangeMembershipViaLeader(flags.peer, request, kAdmitTimeoutMs);
-  if (!reply.ok()) {
+  if (flags.token.empty()) {
     return Fail(
-        "the cluster did not admit this node: " + reply.status().ToString() +
-        "; check --peer and that a majority of voters runs");
+        "give --token TOKEN; create one with `paxosfs token create "
+        "--data DIR` on a node that holds the cluster's CA");
   }
+  auto token = tls::ParseToken(flags.token);
+  if (!token.ok()) return Fail(token.status().message());
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Fail("cannot create " + dir + ": " + ec.message());
-  Status s = WriteJoinLog(dir, reply->configs());
+  auto key = JoinerKey(dir);
+  if (!key.ok()) return Fail(key.status().ToString());
+  auto ca = FetchPinnedCa(flags.peer, *token);
+  if (!ca.ok()) return Fail(ca.status().message());
+  std::fprintf(stderr, "asking the cluster at %s to admit %s as a learner\n",
+               flags.peer.c_str(), flags.listen.c_str());
+  auto reply = RedeemToken(flags, *ca, *key);
+  if (!reply.ok()) return Fail(reply.status().message());
+  Status s = WriteTlsFile(dir, "ca.crt", *ca);
+  if (s.ok()) s = WriteTlsFile(dir, "node.crt", reply->node_cert());
+  if (s.ok()) s = WriteJoinLog(dir, reply->configs());
   if (s.ok()) s = MarkForRebuild(dir, flags.peer);
   Identity id;
   id.cluster_id = reply->cluster_id();

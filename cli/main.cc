@@ -12,6 +12,7 @@
 #include "cli/members_command.h"
 #include "cli/serve_command.h"
 #include "cli/status_command.h"
+#include "cli/token_command.h"
 #include "cli/version.h"
 
 namespace {
@@ -32,6 +33,9 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
   init->add_option("--members", flags.members,
                    "The initial voters, ID@HOST:PORT,... (default: this node "
                    "alone)");
+  init->add_option("--ca-from", flags.ca_from,
+                   "Directory with the cluster's ca.crt and ca.key (a copy of "
+                   "the first founder's DATA/tls); default: create a new CA");
   init->callback([&flags] { std::exit(paxosfs::cli::RunInit(flags)); });
 }
 
@@ -109,7 +113,12 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
 void AddJoin(CLI::App& app, paxosfs::cli::JoinFlags& flags) {
   CLI::App* join = app.add_subcommand(
       "join", "Make a new node a member of a running cluster, then serve");
-  join->add_option("--peer", flags.peer, "HOST:PORT of any member")->required();
+  join->add_option("--peer", flags.peer,
+                   "HOST:PORT of the member that created the token")
+      ->required();
+  join->add_option("--token", flags.token,
+                   "Join token from `paxosfs token create` (not needed to "
+                   "resume an interrupted join)");
   join->add_option("--data", flags.serve.data_dir,
                    "Data directory to create (or to resume a join in)")
       ->required();
@@ -137,11 +146,37 @@ void AddJoin(CLI::App& app, paxosfs::cli::JoinFlags& flags) {
   });
 }
 
+// --data and --peer of the admin commands.
+void AddAdminAccess(CLI::App* command, std::string& data_dir,
+                    std::string& peer) {
+  command
+      ->add_option("--data", data_dir,
+                   "Data directory of a node of the cluster: its tls/ "
+                   "certificate authenticates this command")
+      ->capture_default_str();
+  command->add_option("--peer", peer,
+                      "HOST:PORT of any member (default: the --data node)");
+}
+
+void AddToken(CLI::App& app, paxosfs::cli::TokenFlags& flags) {
+  CLI::App* token = app.add_subcommand("token", "Join tokens for new nodes");
+  token->require_subcommand(1);
+  CLI::App* create = token->add_subcommand(
+      "create", "Print a one-use join token (on a node that holds the CA)");
+  create->add_option("--data", flags.data_dir, "This node's data directory")
+      ->capture_default_str();
+  create
+      ->add_option("--ttl", flags.ttl,
+                   "How long the token is valid: 30m, 1h, 2d (1m to 30d)")
+      ->capture_default_str();
+  create->callback(
+      [&flags] { std::exit(paxosfs::cli::RunTokenCreate(flags)); });
+}
+
 void AddMembers(CLI::App& app, paxosfs::cli::MembersFlags& flags) {
   CLI::App* members = app.add_subcommand(
       "members", "List the members, or change them one at a time");
-  members->add_option("--peer", flags.peer, "HOST:PORT of any member")
-      ->required();
+  AddAdminAccess(members, flags.data_dir, flags.peer);
   members
       ->add_option("--timeout-ms", flags.timeout_ms,
                    "How long to look for a leader that takes the change")
@@ -177,8 +212,7 @@ void AddMembers(CLI::App& app, paxosfs::cli::MembersFlags& flags) {
 void AddStatus(CLI::App& app, paxosfs::cli::StatusFlags& flags) {
   CLI::App* status =
       app.add_subcommand("status", "Show the cluster as one member sees it");
-  status->add_option("--peer", flags.peer, "HOST:PORT of any member")
-      ->required();
+  AddAdminAccess(status, flags.data_dir, flags.peer);
   status->add_flag("--json", flags.json, "Print JSON instead of a table");
   status->callback([&flags] { std::exit(paxosfs::cli::RunStatus(flags)); });
 }
@@ -214,11 +248,13 @@ int main(int argc, char** argv) {
   paxosfs::cli::DemoFlags demo_flags;
   paxosfs::cli::JoinFlags join_flags;
   paxosfs::cli::MembersFlags members_flags;
+  paxosfs::cli::TokenFlags token_flags;
   AddInit(app, init_flags);
   AddServe(app, serve_flags);
   AddJoin(app, join_flags);
   AddMembers(app, members_flags);
   AddStatus(app, status_flags);
+  AddToken(app, token_flags);
   // Children are started from this very binary.
   std::error_code ec;
   std::string self = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/admin_client.h"
+#include "cli/tls_files.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -19,13 +20,14 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-int List(const proto::NodeStatus& view, int timeout_ms) {
+int List(const tls::Material& tls, const proto::NodeStatus& view,
+         int timeout_ms) {
   std::printf("cluster %s, leader: node %" PRIu64 "\n",
               view.cluster_id().c_str(), view.leader_id());
   std::printf("%-5s %-22s %-8s %-12s %10s\n", "node", "address", "role",
               "state", "applied");
   for (const proto::MemberStatus& m : view.members()) {
-    auto s = FetchStatus(m.address(), timeout_ms);
+    auto s = FetchStatus(tls, m.address(), timeout_ms);
     std::string state = !s.ok()          ? "unreachable"
                         : s->is_leader() ? "leader"
                         : s->voting()    ? "voting"
@@ -39,20 +41,22 @@ int List(const proto::NodeStatus& view, int timeout_ms) {
 
 // Voters of the configuration after removing or demoting `node` that
 // answer now, and how many there will be.
-std::pair<int, int> ReachableAfter(const proto::NodeStatus& view, uint64_t node,
+std::pair<int, int> ReachableAfter(const tls::Material& tls,
+                                   const proto::NodeStatus& view, uint64_t node,
                                    int timeout_ms) {
   int reachable = 0;
   int voters = 0;
   for (const proto::MemberStatus& m : view.members()) {
     if (m.role() != "voter" || m.id() == node) continue;
     ++voters;
-    if (FetchStatus(m.address(), timeout_ms).ok()) ++reachable;
+    if (FetchStatus(tls, m.address(), timeout_ms).ok()) ++reachable;
   }
   return {reachable, voters};
 }
 
 // Why the change is unsafe now, or nullopt.
-std::optional<std::string> Risk(const MembersFlags& flags,
+std::optional<std::string> Risk(const tls::Material& tls,
+                                const MembersFlags& flags,
                                 const proto::NodeStatus& view,
                                 const proto::NodeStatus* target) {
   if (flags.action == "promote") {
@@ -70,7 +74,7 @@ std::optional<std::string> Risk(const MembersFlags& flags,
     return std::nullopt;
   }
   if (flags.action != "remove" && flags.action != "demote") return std::nullopt;
-  auto [reachable, voters] = ReachableAfter(view, flags.node, 2000);
+  auto [reachable, voters] = ReachableAfter(tls, view, flags.node, 2000);
   int quorum = voters / 2 + 1;
   if (reachable < quorum) {
     return "after this change " + std::to_string(voters) +
@@ -84,13 +88,16 @@ std::optional<std::string> Risk(const MembersFlags& flags,
 }  // namespace
 
 int RunMembers(const MembersFlags& flags) {
-  auto view = FetchStatus(flags.peer, 2000);
+  auto access = AdminAccessFrom(flags.data_dir, flags.peer);
+  if (!access.ok()) return Fail(access.status().ToString());
+  const tls::Material& tls = access->tls;
+  const std::string& peer = access->peer;
+  auto view = FetchStatus(tls, peer, 2000);
   if (!view.ok()) {
-    return Fail("no answer from " + flags.peer + " (" +
-                view.status().message() +
+    return Fail("no answer from " + peer + " (" + view.status().message() +
                 "); check the address and that `paxosfs serve` runs there");
   }
-  if (flags.action.empty()) return List(*view, 2000);
+  if (flags.action.empty()) return List(tls, *view, 2000);
   proto::MemberChangeRequest request;
   request.set_node(flags.node);
   std::optional<proto::NodeStatus> target;
@@ -101,10 +108,10 @@ int RunMembers(const MembersFlags& flags) {
     std::string address = MemberAddress(*view, flags.node);
     if (address.empty()) {
       return Fail("node " + std::to_string(flags.node) +
-                  " is not a member; `paxosfs members --peer " + flags.peer +
+                  " is not a member; `paxosfs members --peer " + peer +
                   "` lists them");
     }
-    auto s = FetchStatus(address, 2000);
+    auto s = FetchStatus(tls, address, 2000);
     if (s.ok()) target = *s;
     request.set_kind(
         flags.action == "promote"  ? proto::MemberChangeRequest::PROMOTE
@@ -114,7 +121,7 @@ int RunMembers(const MembersFlags& flags) {
       request.set_disk_id(target->disk_id());
     }
   }
-  if (auto risk = Risk(flags, *view, target ? &*target : nullptr)) {
+  if (auto risk = Risk(tls, flags, *view, target ? &*target : nullptr)) {
     if (!flags.force || (flags.action == "promote" && !target)) {
       return Fail("refused: " + *risk +
                   (flags.action == "promote" && !target
@@ -123,7 +130,7 @@ int RunMembers(const MembersFlags& flags) {
     }
     std::fprintf(stderr, "paxosfs members: forced: %s\n", risk->c_str());
   }
-  auto reply = ChangeMembershipViaLeader(flags.peer, request, flags.timeout_ms);
+  auto reply = ChangeMembershipViaLeader(tls, peer, request, flags.timeout_ms);
   if (!reply.ok()) return Fail(reply.status().ToString());
   std::printf("%s node %" PRIu64 ": done\n", flags.action.c_str(),
               reply->node());

@@ -11,6 +11,8 @@
 namespace paxosfs::cli {
 
 struct MembersFlags {
+  // A node's data directory: its TLS files authenticate us (tls_files.h).
+  std::string data_dir = "/var/lib/paxosfs/main";
   std::string peer;     // Any member's peer service, host:port.
   std::string action;   // "", "add", "promote", "demote" or "remove".
   uint64_t node = 0;    // promote, demote, remove.

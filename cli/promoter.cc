@@ -11,9 +11,13 @@ constexpr uint64_t kCaughtUpSlots = 64;
 
 }  // namespace
 
-Promoter::Promoter(const Identity& identity, const replica::Driver* driver,
+Promoter::Promoter(const Identity& identity, tls::Material tls,
+                   const replica::Driver* driver,
                    const replica::Applier* applier)
-    : identity_(identity), driver_(driver), applier_(applier) {
+    : identity_(identity),
+      tls_(std::move(tls)),
+      driver_(driver),
+      applier_(applier) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -45,7 +49,7 @@ bool Promoter::TryOnce() {
   if (s.leader_id == replica::kNoNode || leader == s.config.addresses.end()) {
     return false;
   }
-  auto leader_status = FetchStatus(leader->second, 2000);
+  auto leader_status = FetchStatus(tls_, leader->second, 2000);
   if (!leader_status.ok() || applier_->applied_index() + kCaughtUpSlots <
                                  leader_status->chosen_index()) {
     return false;
@@ -54,7 +58,7 @@ bool Promoter::TryOnce() {
   request.set_kind(proto::MemberChangeRequest::PROMOTE);
   request.set_node(identity_.node_id);
   request.set_disk_id(s.disk_id);
-  auto reply = ChangeMembershipViaLeader(leader->second, request, 20000);
+  auto reply = ChangeMembershipViaLeader(tls_, leader->second, request, 20000);
   if (reply.ok()) {
     Logf(LogLevel::kInfo, "node", "caught up; this node now votes");
     return true;

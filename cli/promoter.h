@@ -12,14 +12,15 @@
 #include "cli/data_dir.h"
 #include "replica/applier.h"
 #include "replica/driver.h"
+#include "tls/credentials.h"
 
 namespace paxosfs::cli {
 
 class Promoter {
  public:
   // `driver` and `applier` must outlive this object.
-  Promoter(const Identity& identity, const replica::Driver* driver,
-           const replica::Applier* applier);
+  Promoter(const Identity& identity, tls::Material tls,
+           const replica::Driver* driver, const replica::Applier* applier);
   ~Promoter();
 
  private:
@@ -28,6 +29,7 @@ class Promoter {
   bool TryOnce();
 
   const Identity identity_;
+  const tls::Material tls_;
   const replica::Driver* const driver_;
   const replica::Applier* const applier_;
   std::mutex mu_;

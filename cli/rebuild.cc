@@ -10,6 +10,7 @@
 #include "cli/data_dir.h"
 #include "common/logging.h"
 #include "snapshot/stream.h"
+#include "tls/certs.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -74,7 +75,11 @@ bool RebuildDue(const std::string& dir) {
 }
 
 Status RebuildIfDue(const std::string& dir, const std::string& cluster_id,
+                    const tls::Material& tls,
                     const std::vector<std::string>& peers, log::Log* log) {
+  snapshot::FetchOptions options;
+  options.credentials = tls::ClientCredentials(tls);
+  options.ssl_target_name = tls::kServerName;
   if (!RebuildDue(dir)) return Status::Ok();
   std::vector<std::string> order;
   std::string marked = MarkedPeer(dir);
@@ -88,7 +93,7 @@ Status RebuildIfDue(const std::string& dir, const std::string& cluster_id,
     auto start = std::chrono::steady_clock::now();
     auto result = snapshot::FetchAndInstall(
         peer, cluster_id, dir, StorePath(dir),
-        [&printer](const snapshot::FetchProgress& p) { printer(p); });
+        [&printer](const snapshot::FetchProgress& p) { printer(p); }, options);
     if (!result.ok()) {
       failures += "\n  " + peer + ": " + result.status().ToString();
       continue;

@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "log/log.h"
+#include "tls/credentials.h"
 
 namespace paxosfs::cli {
 
@@ -25,7 +26,10 @@ bool RebuildDue(const std::string& dir);
 // have it open), truncates `log` through the snapshot's index and removes
 // the mark. Prints progress to stderr (a live line on a terminal, a line
 // every few seconds otherwise). Errors name every peer tried and why.
+// `tls` is this node's material (the snapshot service needs a node
+// certificate of the cluster).
 Status RebuildIfDue(const std::string& dir, const std::string& cluster_id,
+                    const tls::Material& tls,
                     const std::vector<std::string>& peers, log::Log* log);
 
 }  // namespace paxosfs::cli

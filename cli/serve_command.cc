@@ -15,9 +15,11 @@
 
 #include "cli/admin_service.h"
 #include "cli/data_dir.h"
+#include "cli/join_service.h"
 #include "cli/node_backend.h"
 #include "cli/promoter.h"
 #include "cli/rebuild.h"
+#include "cli/tls_files.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "fsm/filesystem.h"
@@ -28,6 +30,7 @@
 #include "replica/driver.h"
 #include "replica/transport/peer_transport.h"
 #include "snapshot/stream.h"
+#include "tls/certs.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -83,6 +86,30 @@ void ExecuteAgain() {
                std::strerror(errno));
 }
 
+// Mutual TLS for the transport, which also serves the admin, join and
+// snapshot services: only the join service is open without a node
+// certificate, and a node that was removed is refused although its
+// certificate is still valid.
+void SetTransportTls(const tls::Material& material,
+                     const std::string& cluster_id,
+                     const std::atomic<replica::Driver*>* driver,
+                     replica::TransportOptions* options) {
+  tls::ServerPolicy policy;
+  policy.cluster_id = cluster_id;
+  policy.open_methods = JoinService::Methods();
+  policy.removed = [driver](uint64_t node) {
+    // Ids are never reused: one below the next id that the latest
+    // configuration does not list was removed.
+    replica::Driver* d = driver->load();
+    if (d == nullptr) return false;
+    replica::DriverStatus s = d->status();
+    return node < s.config.next_node_id && s.config.addresses.count(node) == 0;
+  };
+  options->server_credentials = tls::ServerCredentials(material, policy);
+  options->channel_credentials = tls::ClientCredentials(material);
+  options->ssl_target_name = tls::kServerName;
+}
+
 // Runs the node until a stop signal (kStopped) or until it must rebuild
 // from a snapshot (kRebuild); every component is stopped on return.
 int ServeOnce(const ServeFlags& flags, const Identity& id,
@@ -98,7 +125,9 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
          static_cast<unsigned long long>(recovery.torn_bytes_cut),
          recovery.torn_segment.c_str());
   }
-  Status rebuilt = RebuildIfDue(flags.data_dir, id.cluster_id,
+  auto tls = LoadNodeTls(flags.data_dir, id.cluster_id, id.node_id);
+  if (!tls.ok()) return Fail("TLS", tls.status());
+  Status rebuilt = RebuildIfDue(flags.data_dir, id.cluster_id, *tls,
                                 KnownPeers(**log, id.node_id), log->get());
   if (!rebuilt.ok()) return Fail("rebuild", rebuilt);
   auto fs = fsm::Filesystem::Open(StorePath(flags.data_dir), fsm::Options());
@@ -122,11 +151,13 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
 
   AdminService admin(id, flags.no_mount ? "" : flags.mount_point, fs->get(),
                      &applier);
+  JoinService join(id, flags.data_dir, *tls);
   std::atomic<replica::Driver*> driver_ptr{nullptr};
   replica::TransportOptions transport_options;
   transport_options.cluster_id = id.cluster_id;
   transport_options.node_id = id.node_id;
   transport_options.listen_address = id.listen;
+  SetTransportTls(*tls, id.cluster_id, &driver_ptr, &transport_options);
   auto transport =
       replica::Transport::Start(transport_options,
                                 [&driver_ptr](uint64_t from, std::string body) {
@@ -134,7 +165,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
                                     d->Receive(from, std::move(body));
                                   }
                                 },
-                                {&admin, (*source)->service()});
+                                {&admin, &join, (*source)->service()});
   if (!transport.ok()) return Fail("peer service", transport.status());
   admin.SetTransport(transport->get());
 
@@ -173,7 +204,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
        mount ? flags.mount_point.c_str() : "");
   std::unique_ptr<Promoter> promoter;
   if (flags.promote) {
-    promoter = std::make_unique<Promoter>(id, driver->get(), &applier);
+    promoter = std::make_unique<Promoter>(id, *tls, driver->get(), &applier);
   }
 
   int outcome = kStopped;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/admin_client.h"
+#include "cli/tls_files.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -21,10 +22,11 @@ struct Answer {
   std::string error;
 };
 
-Answer Ask(const std::string& address, int timeout_ms) {
+Answer Ask(const tls::Material& tls, const std::string& address,
+           int timeout_ms) {
   Answer a;
   a.address = address;
-  auto status = FetchStatus(address, timeout_ms, /*with_digest=*/true);
+  auto status = FetchStatus(tls, address, timeout_ms, /*with_digest=*/true);
   if (status.ok()) {
     a.status = *status;
   } else {
@@ -86,12 +88,19 @@ void PrintTable(const proto::NodeStatus& first,
 }  // namespace
 
 int RunStatus(const StatusFlags& flags) {
-  Answer first = Ask(flags.peer, flags.timeout_ms);
+  auto access = AdminAccessFrom(flags.data_dir, flags.peer);
+  if (!access.ok()) {
+    std::fprintf(stderr, "paxosfs status: %s\n",
+                 access.status().ToString().c_str());
+    return 1;
+  }
+  const tls::Material& tls = access->tls;
+  Answer first = Ask(tls, access->peer, flags.timeout_ms);
   if (!first.status) {
     std::fprintf(stderr,
                  "paxosfs status: no answer from %s (%s); check the address "
                  "and that `paxosfs serve` runs there\n",
-                 flags.peer.c_str(), first.error.c_str());
+                 access->peer.c_str(), first.error.c_str());
     return 1;
   }
   std::vector<Answer> answers;
@@ -100,7 +109,7 @@ int RunStatus(const StatusFlags& flags) {
   for (const proto::MemberStatus& m : first.status->members()) {
     Answer a = m.id() == first.status->node_id()
                    ? first
-                   : Ask(m.address(), flags.timeout_ms);
+                   : Ask(tls, m.address(), flags.timeout_ms);
     a.id = m.id();
     a.address = m.address();
     a.role = m.role();

@@ -7,6 +7,8 @@
 namespace paxosfs::cli {
 
 struct StatusFlags {
+  // A node's data directory: its TLS files authenticate us (tls_files.h).
+  std::string data_dir = "/var/lib/paxosfs/main";
   std::string peer;  // host:port of any member's peer/admin service.
   bool json = false;
   // Each member hashes its whole store for the digest: seconds per GiB.

@@ -179,8 +179,14 @@ Status Fetcher::StartOver(const std::string& note) {
 StatusOr<Fetcher::Outcome> Fetcher::StreamOnce() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMessageBytesMax);
+  if (!options_.ssl_target_name.empty()) {
+    args.SetSslTargetNameOverride(options_.ssl_target_name);
+  }
   auto stub = proto::SnapshotService::NewStub(grpc::CreateCustomChannel(
-      peer_, grpc::InsecureChannelCredentials(), args));
+      peer_,
+      options_.credentials ? options_.credentials
+                           : grpc::InsecureChannelCredentials(),
+      args));
   grpc::ClientContext context;
   context.set_deadline(deadline_);
   proto::FetchRequest request;

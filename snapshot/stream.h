@@ -18,6 +18,7 @@
 #include "common/status.h"
 
 namespace grpc {
+class ChannelCredentials;
 class Service;
 }  // namespace grpc
 
@@ -134,6 +135,9 @@ struct FetchOptions {
   InstallOptions install;
   // Stops (as if the joiner died) after this many chunks; 0: never.
   int TEST_stop_after_chunks = 0;
+  // TLS (tls/credentials.h); null: plaintext (tests of the stream alone).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  std::string ssl_target_name;  // The name the sender's certificate carries.
 };
 
 struct InstallResult {

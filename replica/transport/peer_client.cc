@@ -7,6 +7,7 @@
 
 #include "common/logging.h"
 #include "proto/format.pb.h"
+#include "tls/credentials.h"
 
 namespace paxosfs::replica {
 
@@ -98,8 +99,14 @@ bool PeerClient::EnsureStream() {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     args.SetMaxSendMessageSize(-1);
+    if (!options_.ssl_target_name.empty()) {
+      args.SetSslTargetNameOverride(options_.ssl_target_name);
+    }
     channel_ = grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args);
+        address,
+        options_.channel_credentials ? options_.channel_credentials
+                                     : grpc::InsecureChannelCredentials(),
+        args);
     stub_ = proto::Peer::NewStub(channel_);
   }
   context_ = std::make_unique<grpc::ClientContext>();
@@ -129,15 +136,29 @@ void PeerClient::CloseStream(const char* why) {
     stopping = stopping_;
     address = address_;
   }
-  // One line per outage, not one per retry.
-  if (!stopping && !warned_) {
-    warned_ = true;
-    Logf(LogLevel::kWarning, "peer",
-         "stream to node %llu at %s broke (%s): %s; retrying with backoff",
-         static_cast<unsigned long long>(peer_id_), address.c_str(), why,
-         status.error_message().empty() ? "no detail"
-                                        : status.error_message().c_str());
+  // One line per outage, not one per retry; but a certificate refusal is
+  // worth a line of its own even mid-outage (a node came back as someone
+  // else, e.g. a node of another cluster at this address).
+  std::string tls = tls::ExplainTlsFailure(
+      static_cast<int>(status.error_code()), status.error_message());
+  if (stopping || (warned_ && (tls.empty() || tls == last_tls_refusal_))) {
+    return;
   }
+  warned_ = true;
+  last_tls_refusal_ = tls;
+  if (!tls.empty()) {
+    Logf(LogLevel::kWarning, "peer",
+         "refused the connection to node %llu at %s: %s; retrying with "
+         "backoff",
+         static_cast<unsigned long long>(peer_id_), address.c_str(),
+         tls.c_str());
+    return;
+  }
+  Logf(LogLevel::kWarning, "peer",
+       "stream to node %llu at %s broke (%s): %s; retrying with backoff",
+       static_cast<unsigned long long>(peer_id_), address.c_str(), why,
+       status.error_message().empty() ? "no detail"
+                                      : status.error_message().c_str());
 }
 
 void PeerClient::Backoff() {
@@ -170,6 +191,7 @@ void PeerClient::Run() {
         Logf(LogLevel::kInfo, "peer", "stream to node %llu restored",
              static_cast<unsigned long long>(peer_id_));
         warned_ = false;
+        last_tls_refusal_.clear();
       }
       std::lock_guard<std::mutex> lock(*stats_mu_);
       stats_->messages_sent += count;

@@ -64,6 +64,7 @@ class PeerClient {
   proto::PeerAck ack_;
   int backoff_ms_ = 0;
   bool warned_ = false;
+  std::string last_tls_refusal_;  // The last TLS failure logged, or "".
 
   std::thread thread_;
 };

@@ -37,18 +37,34 @@ std::string CheckHello(const proto::Hello& hello, const TransportOptions& o) {
   return "";
 }
 
+// With TLS, why the certificate of `context`'s caller does not name node
+// `claimed`, or "". Without TLS there is no certificate to compare.
+std::string CheckCertificate(const grpc::CallbackServerContext& context,
+                             uint64_t claimed) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) return "";
+  std::vector<grpc::string_ref> cn =
+      auth->FindPropertyValues("x509_common_name");
+  std::string name = cn.empty() ? "" : std::string(cn[0].data(), cn[0].size());
+  if (name == "node-" + std::to_string(claimed)) return "";
+  return "peer says it is node " + std::to_string(claimed) +
+         " but its certificate is " + (name.empty() ? "unnamed" : name) +
+         "'s; a node may only speak as itself";
+}
+
 class TransportImpl;
 
 // Receives one peer's stream: validates the Hello on the first batch, then
 // hands each message to the handler and reads the next batch.
 class InboundStream final : public grpc::ServerReadReactor<proto::PeerBatch> {
  public:
-  InboundStream(TransportImpl* transport, std::string peer_uri);
+  InboundStream(TransportImpl* transport, grpc::CallbackServerContext* context);
   void OnReadDone(bool ok) override;
   void OnDone() override { delete this; }
 
  private:
   TransportImpl* const transport_;
+  grpc::CallbackServerContext* const context_;
   const std::string peer_uri_;
   proto::PeerBatch batch_;
   bool greeted_ = false;
@@ -60,7 +76,7 @@ class PeerService final : public proto::Peer::CallbackService {
   explicit PeerService(TransportImpl* transport) : transport_(transport) {}
   grpc::ServerReadReactor<proto::PeerBatch>* Stream(
       grpc::CallbackServerContext* context, proto::PeerAck*) override {
-    return new InboundStream(transport_, context->peer());
+    return new InboundStream(transport_, context);
   }
 
  private:
@@ -87,7 +103,10 @@ class TransportImpl final : public Transport {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(options_.listen_address,
-                             grpc::InsecureServerCredentials(), &port);
+                             options_.server_credentials
+                                 ? options_.server_credentials
+                                 : grpc::InsecureServerCredentials(),
+                             &port);
     // Without this a second node could silently share the port.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     // Peers keep idle streams alive with pings every 2 s; without these the
@@ -185,8 +204,9 @@ class TransportImpl final : public Transport {
   TransportStats stats_;  // Guarded by stats_mu_.
 };
 
-InboundStream::InboundStream(TransportImpl* transport, std::string peer_uri)
-    : transport_(transport), peer_uri_(std::move(peer_uri)) {
+InboundStream::InboundStream(TransportImpl* transport,
+                             grpc::CallbackServerContext* context)
+    : transport_(transport), context_(context), peer_uri_(context->peer()) {
   StartRead(&batch_);
 }
 
@@ -199,6 +219,9 @@ void InboundStream::OnReadDone(bool ok) {
     std::string refusal =
         batch_.has_hello() ? CheckHello(batch_.hello(), transport_->options())
                            : "stream did not open with a Hello";
+    if (refusal.empty()) {
+      refusal = CheckCertificate(*context_, batch_.hello().node());
+    }
     if (!refusal.empty()) {
       Logf(LogLevel::kWarning, "peer", "refused stream from %s: %s",
            peer_uri_.c_str(), refusal.c_str());

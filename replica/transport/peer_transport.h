@@ -6,6 +6,8 @@
 // Every stream opens with a Hello (schema version, cluster id, sender,
 // intended receiver); a receiver refuses peers of another cluster or schema,
 // and senders that dialled the wrong node, with a log line saying which.
+// With TLS credentials, peers authenticate each other by certificate first
+// (tls/credentials.h), and the Hello's sender must match the certificate.
 //
 // Delivery is best effort: a message may be dropped (queue full, stream
 // broken, peer down) and is never retried here. Consensus tolerates loss and
@@ -24,6 +26,8 @@
 #include "common/status.h"
 
 namespace grpc {
+class ChannelCredentials;
+class ServerCredentials;
 class Service;
 }  // namespace grpc
 
@@ -38,6 +42,12 @@ struct TransportOptions {
   size_t batch_bytes_max = 4 << 20;     // One stream write.
   size_t message_bytes_max = 64 << 20;  // Larger messages are refused.
   int reconnect_backoff_max_ms = 1000;
+  // TLS (tls/credentials.h). Null credentials mean plaintext, for tests of
+  // the transport alone. With TLS, a peer's stream is accepted only if its
+  // client certificate names the node its Hello claims to be (CN=node-N).
+  std::shared_ptr<grpc::ServerCredentials> server_credentials;
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+  std::string ssl_target_name;  // The name server certificates carry.
 };
 
 struct TransportStats {

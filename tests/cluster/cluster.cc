@@ -13,22 +13,10 @@
 #include <stdexcept>
 
 #include "cli/admin_client.h"
+#include "cli/tls_files.h"
 
 namespace paxosfs::testing {
 namespace {
-
-// A port the kernel just handed out; free unless something races for it.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 void RunOrThrow(const std::vector<std::string>& argv, const std::string& log) {
   auto child = cli::Spawn(argv, log);
@@ -41,6 +29,18 @@ void RunOrThrow(const std::vector<std::string>& argv, const std::string& log) {
 }
 
 }  // namespace
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
 
 Cluster::Cluster(int nodes, std::vector<std::string> serve_args)
     : serve_args_(std::move(serve_args)) {
@@ -57,11 +57,18 @@ Cluster::Cluster(int nodes, std::vector<std::string> serve_args)
     nodes_.push_back(n);
   }
   for (const Node& n : nodes_) {
-    RunOrThrow({PAXOSFS_BINARY, "init", "--data", n.data, "--listen", n.listen,
-                "--node-id", std::to_string(n.id), "--cluster-id", "test",
-                "--members", members},
-               n.log);
+    std::vector<std::string> argv = {
+        PAXOSFS_BINARY, "init",   "--data",    n.data,
+        "--listen",     n.listen, "--node-id", std::to_string(n.id),
+        "--cluster-id", "test",   "--members", members};
+    if (n.id != 1) {
+      argv.insert(argv.end(), {"--ca-from", cli::TlsDir(nodes_[0].data)});
+    }
+    RunOrThrow(argv, n.log);
   }
+  auto tls = cli::LoadNodeTls(nodes_[0].data);
+  if (!tls.ok()) throw std::runtime_error(tls.status().ToString());
+  admin_tls_ = std::move(tls).value();
   for (int i = 1; i <= nodes; ++i) Start(i);
 }
 
@@ -93,8 +100,12 @@ Cluster::Node Cluster::NewNode(int id) {
 
 int Cluster::Join(int via, bool voter, bool no_mount) {
   Node n = NewNode(size() + 1);
-  n.argv = {PAXOSFS_BINARY, "join", "--peer",   nodes_[via - 1].listen,
-            "--data",       n.data, "--listen", n.listen};
+  std::string error;
+  std::string token = CreateToken(via, {}, &error);
+  if (token.empty()) throw std::runtime_error("token create: " + error);
+  n.argv = {PAXOSFS_BINARY, "join",  "--peer", nodes_[via - 1].listen,
+            "--token",      token,   "--data", n.data,
+            "--listen",     n.listen};
   if (no_mount) {
     n.mnt.clear();
     n.argv.push_back("--no-mount");
@@ -122,7 +133,7 @@ void Cluster::Stop(int node) {
 void Cluster::Kill9(int node) { cli::Kill9(&nodes_[node - 1].child); }
 
 std::optional<proto::NodeStatus> Cluster::Status(int node) const {
-  auto status = cli::FetchStatus(nodes_[node - 1].listen, 1000,
+  auto status = cli::FetchStatus(admin_tls_, nodes_[node - 1].listen, 1000,
                                  /*with_digest=*/true);
   if (!status.ok()) return std::nullopt;
   return *status;
@@ -177,6 +188,31 @@ bool Cluster::WaitConverged(std::chrono::seconds timeout) {
         return first.has_value();
       },
       timeout);
+}
+
+std::string Cluster::CreateToken(int node, std::vector<std::string> args,
+                                 std::string* error) const {
+  std::string out = root_ + "/token.out";
+  std::vector<std::string> argv = {PAXOSFS_BINARY, "token", "create", "--data",
+                                   nodes_[node - 1].data};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto child = cli::Spawn(argv, out);
+  int status = 0;
+  bool ok = child.ok() &&
+            cli::WaitExit(child->pid, std::chrono::seconds(30), &status) &&
+            WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  std::ifstream in(out);
+  std::string line, all, token;
+  while (std::getline(in, line)) {
+    all += line + "\n";
+    if (line.rfind("pxt1.", 0) == 0) token = line;
+  }
+  std::filesystem::remove(out);
+  if (!ok || token.empty()) {
+    if (error != nullptr) *error = all;
+    return "";
+  }
+  return token;
 }
 
 std::string Cluster::Log(int node) const {

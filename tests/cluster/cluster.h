@@ -1,5 +1,7 @@
 // A real cluster for tests: N `paxosfs serve` processes on loopback, each
-// with its own data directory and FUSE mount under a temp directory. Every
+// with its own data directory and FUSE mount under a temp directory. Node 1
+// creates the cluster's CA at init and the other founders share it
+// (--ca-from); joiners get a token from the node they join through. Every
 // wait is on a condition with a bounded timeout; the destructor stops every
 // process it started (by PID) and unmounts, even when the test failed.
 #pragma once
@@ -12,6 +14,7 @@
 
 #include "cli/process.h"
 #include "proto/admin.pb.h"
+#include "tls/credentials.h"
 
 namespace paxosfs::testing {
 
@@ -26,6 +29,10 @@ bool Eventually(F cond, std::chrono::seconds timeout) {
   }
   return cond();
 }
+
+// A loopback port the kernel just handed out; free unless something races
+// for it.
+int FreePort();
 
 class Cluster {
  public:
@@ -42,7 +49,8 @@ class Cluster {
   const std::string& data_dir(int node) const { return nodes_[node - 1].data; }
   const std::string& listen(int node) const { return nodes_[node - 1].listen; }
 
-  // Starts `paxosfs join` for a new node through node `via`, with a mount
+  // Starts `paxosfs join` for a new node through node `via` (a founder: it
+  // makes the join token), with a mount
   // unless `no_mount`, asking to vote once caught up if `voter`. Returns
   // its index, which is its node id while nodes join in order. Start()
   // runs the same join command again (it resumes, or serves once joined).
@@ -54,6 +62,12 @@ class Cluster {
   int WaitReady(std::chrono::seconds timeout = std::chrono::seconds(60));
 
   std::optional<proto::NodeStatus> Status(int node) const;
+  // Node 1's TLS material, kept from the start: what status calls use.
+  const tls::Material& admin_tls() const { return admin_tls_; }
+  // Runs `paxosfs token create --data <node's dir> ARGS...`; the token, or
+  // "" with the command's output in *error.
+  std::string CreateToken(int node, std::vector<std::string> args = {},
+                          std::string* error = nullptr) const;
   int Leader() const;  // 0 if none is known.
 
   // Waits until every running node applied the same index with the same
@@ -83,6 +97,7 @@ class Cluster {
   Node NewNode(int id);
   std::string root_;
   std::vector<std::string> serve_args_;
+  tls::Material admin_tls_;
   std::vector<Node> nodes_;
 };
 

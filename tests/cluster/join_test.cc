@@ -32,13 +32,15 @@ std::string Slurp(const std::string& path) {
   return s.str();
 }
 
-// Runs `paxosfs members --peer PEER ARGS...`; returns its exit code and
+// Runs `paxosfs members --data DATA --peer PEER ARGS...` (DATA: node 1's,
+// whose certificate authenticates the command); returns its exit code and
 // puts its output in *out.
-int Members(const std::string& peer, std::vector<std::string> args,
-            std::string* out) {
+int Members(const Cluster& c, const std::string& peer,
+            std::vector<std::string> args, std::string* out) {
   std::string log = "/tmp/paxosfs-members-" + std::to_string(getpid()) + ".out";
   std::filesystem::remove(log);
-  std::vector<std::string> argv = {PAXOSFS_BINARY, "members", "--peer", peer};
+  std::vector<std::string> argv = {PAXOSFS_BINARY, "members", "--data",
+                                   c.data_dir(1),  "--peer",  peer};
   argv.insert(argv.end(), args.begin(), args.end());
   auto child = cli::Spawn(argv, log);
   int status = 0;
@@ -132,7 +134,8 @@ TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
   std::string out;
   // With node 3 down, removing node 2 would leave 1 of 2 voters answering.
   cluster.Stop(3);
-  EXPECT_EQ(Members(cluster.listen(1), {"remove", "2"}, &out), 1) << out;
+  EXPECT_EQ(Members(cluster, cluster.listen(1), {"remove", "2"}, &out), 1)
+      << out;
   EXPECT_NE(out.find("--force"), std::string::npos) << out;
   cluster.Start(3);
   ASSERT_NE(cluster.WaitReady(), 0);
@@ -143,13 +146,14 @@ TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
   ASSERT_TRUE(WriteFile(cluster.mount(four) + "/from-4", "four", true));
 
   // Node 3's disk dies: remove it, and join a fresh node in its place.
-  ASSERT_EQ(Members(cluster.listen(1), {"remove", "3"}, &out), 0) << out;
+  ASSERT_EQ(Members(cluster, cluster.listen(1), {"remove", "3"}, &out), 0)
+      << out;
   cluster.Kill9(3);
   std::filesystem::remove_all(cluster.data_dir(3));
   int five = cluster.Join(2, /*voter=*/true);
   ASSERT_TRUE(Eventually([&] { return Voting(cluster, five); }, seconds(60)))
       << cluster.LogTail(five);
-  ASSERT_EQ(Members(cluster.listen(2), {}, &out), 0);
+  ASSERT_EQ(Members(cluster, cluster.listen(2), {}, &out), 0);
   EXPECT_EQ(out.find(cluster.listen(3)), std::string::npos)
       << "node 3 is still listed:\n"
       << out;

@@ -13,7 +13,7 @@ fail() {
   failures=$((failures + 1))
 }
 
-for dir in proto log replica fsm snapshot fuse cli common tests bench packaging; do
+for dir in proto log replica fsm snapshot fuse cli common tls tests bench packaging; do
   [ -d "$dir" ] || fail "missing module folder $dir/"
 done
 [ -f CMakeLists.txt ] || fail "missing top-level CMakeLists.txt"
@@ -39,6 +39,8 @@ check() {
 
 check common "another module" "$(module 'proto|log|replica|fsm|snapshot|fuse|cli')"
 check common "gRPC, SQLite or FUSE" "$grpc|$sqlite|$fuse"
+# tls/ knows certificates and gRPC credentials, not what a cluster does.
+check tls "another module" "$(module 'proto|log|replica|fsm|snapshot|fuse|cli')"
 check log "a module above it" "$(module 'proto|replica|fsm|snapshot|fuse|cli')"
 check log "gRPC, SQLite or FUSE" "$grpc|$sqlite|$fuse"
 # The consensus core is pure: no I/O libraries, no threads, no clocks.

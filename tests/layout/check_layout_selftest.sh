@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 make_tree() {
   rm -rf "$tmp/tree" && mkdir -p "$tmp/tree"
-  for d in proto log replica/core fsm snapshot fuse cli common tests bench packaging; do
+  for d in proto log replica/core fsm snapshot fuse cli common tls tests bench packaging; do
     mkdir -p "$tmp/tree/$d"
   done
   touch "$tmp/tree/CMakeLists.txt"
@@ -36,6 +36,7 @@ expect_rejected fsm/fsm.cc '#include <fuse3/fuse_lowlevel.h>'
 expect_rejected fuse/fs.cc '#include <sqlite3.h>'
 expect_rejected snapshot/store.cc '#include "replica/core/core.h"'
 expect_rejected common/status.cc '#include "log/log.h"'
+expect_rejected tls/certs.cc '#include "cli/data_dir.h"'
 make_tree
 rmdir "$tmp/tree/bench"
 if bash "$checker" "$tmp/tree" >/dev/null 2>&1; then

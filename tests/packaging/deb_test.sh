@@ -236,7 +236,7 @@ start_cluster() {
   for i in 1 2 3; do start_node "$i"; done
   for i in 1 2 3; do wait_for 30 "the mount of node $i" mountpoint -q "$(mnt "$i")"; done
   wait_for 30 "a leader" bash -c \
-    "chroot '$root' paxosfs status --peer 127.0.0.1:$port | grep -qi leader"
+    "chroot '$root' paxosfs status --data /var/lib/paxosfs/node1 | grep -qi leader"
 }
 
 stop_cluster() {
@@ -255,9 +255,11 @@ write_retry() {
 
 step "3-node cluster: init, serve --config"
 for i in 1 2 3; do
+  ca_from=()
+  [ "$i" -gt 1 ] && ca_from=(--ca-from /var/lib/paxosfs/node1/tls)
   in_root paxosfs init --data "/var/lib/paxosfs/node$i" --node-id "$i" \
     --listen "127.0.0.1:$((port + i - 1))" --cluster-id debtest \
-    --members "$members"
+    --members "$members" "${ca_from[@]}"
   mkdir -p "$(mnt "$i")"
   cat >"$root/etc/paxosfs/node$i.conf" <<EOF
 # node $i of the deb_test cluster (paxosfs@node$i.service would run it)
@@ -267,7 +269,7 @@ verbose = false
 EOF
 done
 start_cluster
-in_root paxosfs status --peer "127.0.0.1:$port"
+in_root paxosfs status --data /var/lib/paxosfs/node1
 
 step "write on node 1, read on nodes 2 and 3"
 write_retry "$(mnt 1)/hello.txt" "written on node 1 before the upgrade"
