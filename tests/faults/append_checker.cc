@@ -62,18 +62,19 @@ FileCheck CheckFile(const std::string& where, const std::string& contents,
       continue;
     }
     if (++seen[line] == 2) {
-      anomalies->push_back(where + ": appended twice: " +
-                           Describe(*it->second));
+      anomalies->push_back(where +
+                           ": appended twice: " + Describe(*it->second));
     }
   }
   for (const auto& [value, op] : by_value) {
     bool present = seen.count(value) > 0;
     if (op->outcome == Outcome::kOk && !present) {
-      anomalies->push_back(where + ": acknowledged append lost: " +
-                           Describe(*op));
+      anomalies->push_back(where +
+                           ": acknowledged append lost: " + Describe(*op));
     }
-    if (present) ++(op->outcome == Outcome::kOk ? check.acked_present
-                                                : check.unknown_present);
+    if (present)
+      ++(op->outcome == Outcome::kOk ? check.acked_present
+                                     : check.unknown_present);
   }
   CheckOrder(lines, by_value, where, anomalies);
   return check;

@@ -24,8 +24,8 @@ Op W(const std::string& v, int64_t from_ms, int64_t to_ms, int client = 1,
           outcome};
 }
 Op R(const std::string& v, int64_t from_ms, int64_t to_ms, int client = 2) {
-  return {client, client, OpKind::kRead, "r", v, from_ms * kMs, to_ms * kMs,
-          Outcome::kOk};
+  return {client, client,        OpKind::kRead, "r",
+          v,      from_ms * kMs, to_ms * kMs,   Outcome::kOk};
 }
 Op A(const std::string& v, int64_t from_ms, int64_t to_ms,
      Outcome outcome = Outcome::kOk) {
@@ -58,15 +58,15 @@ TEST(CheckRegisters, StaleRead_Flagged) {
 
 TEST(CheckRegisters, LostWrite_FinalReadFlagged) {
   // The acknowledged write is gone in the read made after recovery.
-  EXPECT_FALSE(Linearizable({W("a", 0, 10), R("a", 11, 12), W("b", 20, 30),
-                             R("a", 1000, 1001, 3)}));
+  EXPECT_FALSE(Linearizable(
+      {W("a", 0, 10), R("a", 11, 12), W("b", 20, 30), R("a", 1000, 1001, 3)}));
 }
 
 TEST(CheckRegisters, ConcurrentReadMaySeeEitherValue) {
   EXPECT_TRUE(Linearizable({W("a", 0, 100), R("init", 10, 20)}));
   EXPECT_TRUE(Linearizable({W("a", 0, 100), R("a", 10, 20)}));
-  EXPECT_TRUE(Linearizable(
-      {W("a", 0, 100, 1), W("b", 0, 100, 3), R("b", 110, 120), R("b", 130, 140)}));
+  EXPECT_TRUE(Linearizable({W("a", 0, 100, 1), W("b", 0, 100, 3),
+                            R("b", 110, 120), R("b", 130, 140)}));
 }
 
 TEST(CheckRegisters, ValuesGoingBackwards_Flagged) {
@@ -87,7 +87,8 @@ TEST(CheckRegisters, UnknownWrite_MayApplyLateOrNever) {
   EXPECT_FALSE(Linearizable({W("a", 0, 0, 1, Outcome::kUnknown),
                              R("a", 500, 501), R("init", 900, 901)}));
   // It cannot apply before it was invoked.
-  EXPECT_FALSE(Linearizable({R("a", 0, 5), W("a", 10, 0, 1, Outcome::kUnknown)}));
+  EXPECT_FALSE(
+      Linearizable({R("a", 0, 5), W("a", 10, 0, 1, Outcome::kUnknown)}));
 }
 
 TEST(CheckRegisters, ReadOfUnwrittenValue_Flagged) {
@@ -102,7 +103,8 @@ TEST(CheckRegisters, FailedReadsIgnored) {
 
 TEST(CheckRegisters, SearchBoundHit_Flagged) {
   std::vector<Op> ops;
-  for (int i = 0; i < 30; ++i) ops.push_back(W("w" + std::to_string(i), 0, 100, i));
+  for (int i = 0; i < 30; ++i)
+    ops.push_back(W("w" + std::to_string(i), 0, 100, i));
   ops.push_back(R("w7", 200, 210));
   RegisterReport report = CheckRegisters(ops, {{"r", "init"}}, 3);
   ASSERT_EQ(report.anomalies.size(), 1u);
@@ -158,6 +160,22 @@ TEST(CheckRegisters, RandomLinearizableHistory_PassesWithinBound) {
   std::cout << "search steps: " << report.search_steps << "\n";
 }
 
+TEST(History, SerializeThenParse_SameOps) {
+  std::vector<Op> ops = {W("tab\there", 1, 2), R("new\nline\\", 3, 4),
+                         W("u", 5, 0, 3, Outcome::kUnknown)};
+  std::map<std::string, std::string> initial = {{"r", "init"}};
+  std::vector<Op> parsed;
+  std::map<std::string, std::string> parsed_initial;
+  ASSERT_TRUE(Parse(Serialize(ops, initial), &parsed, &parsed_initial));
+  ASSERT_EQ(parsed.size(), ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    EXPECT_EQ(Describe(parsed[i]), Describe(ops[i]));
+    EXPECT_EQ(parsed[i].value, ops[i].value);
+  }
+  EXPECT_EQ(parsed_initial, initial);
+  EXPECT_FALSE(Parse("garbage\n", &parsed, &parsed_initial));
+}
+
 AppendReport Appends(const std::vector<Op>& ops,
                      const std::map<int, std::string>& contents) {
   std::map<int, std::map<std::string, std::string>> files;
@@ -170,7 +188,8 @@ AppendReport Appends(const std::vector<Op>& ops,
 TEST(CheckAppends, AllPresentEverywhere_Ok) {
   std::vector<Op> ops = {A("a", 0, 10), A("b", 5, 15), A("c", 20, 30),
                          A("d", 40, 0, Outcome::kUnknown)};
-  AppendReport report = Appends(ops, {{1, "b\na\nc\nd\n"}, {2, "b\na\nc\nd\n"}});
+  AppendReport report =
+      Appends(ops, {{1, "b\na\nc\nd\n"}, {2, "b\na\nc\nd\n"}});
   EXPECT_TRUE(report.anomalies.empty());
   EXPECT_EQ(report.acknowledged, 3);
   EXPECT_EQ(report.present, 3);

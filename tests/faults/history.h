@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -62,7 +63,16 @@ class History {
   std::vector<Op> ops_;  // GUARDED_BY(mu_)
 };
 
-// One line per operation, for failure messages and saved histories.
+// One line per operation, for failure messages.
 std::string Describe(const Op& op);
+
+// A saved history, replayable through the checker (history_check FILE):
+// one tab-separated line per register's initial value and per operation,
+// times in nanoseconds, values escaped.
+std::string Serialize(const std::vector<Op>& ops,
+                      const std::map<std::string, std::string>& initial);
+// False (and nothing reliable in the outputs) on a malformed line.
+bool Parse(const std::string& text, std::vector<Op>* ops,
+           std::map<std::string, std::string>* initial);
 
 }  // namespace paxosfs::faults

@@ -16,8 +16,8 @@ namespace {
 
 struct Event {
   bool is_call = true;
-  int op = 0;       // Index into the register's ops.
-  int match = -1;   // For a call: its return event, or -1 (unknown outcome).
+  int op = 0;      // Index into the register's ops.
+  int match = -1;  // For a call: its return event, or -1 (unknown outcome).
   int prev = -1, next = -1;
 };
 
@@ -167,16 +167,78 @@ Search BuildSearch(const std::vector<const Op*>& history,
   return Search(std::move(ops), std::move(events));
 }
 
-std::string Show(const std::string& key, std::vector<const Op*> history) {
+std::string Show(const std::string& key, std::vector<const Op*> history,
+                 size_t last = 200) {
   std::sort(history.begin(), history.end(), [](const Op* a, const Op* b) {
     return a->invoke_ns < b->invoke_ns;
   });
   std::ostringstream s;
-  s << "register " << key << " (" << history.size() << " ops):\n";
-  size_t shown = std::min<size_t>(history.size(), 200);
-  for (size_t i = 0; i < shown; ++i) s << "  " << Describe(*history[i]) << "\n";
-  if (shown < history.size()) s << "  ... " << history.size() - shown << " more\n";
+  s << "register " << key << " (" << history.size() << " ops";
+  size_t from = history.size() > last ? history.size() - last : 0;
+  if (from > 0) s << ", the last " << last << " shown";
+  s << "):\n";
+  for (size_t i = from; i < history.size(); ++i) {
+    s << "  " << Describe(*history[i]) << "\n";
+  }
   return s.str();
+}
+
+// The history as it stood at `cutoff_ns`: operations invoked by then, those
+// still running then counted as of unknown outcome (writes) or left out
+// (reads).
+std::vector<Op> AsOf(const std::vector<const Op*>& history, int64_t cutoff_ns) {
+  std::vector<Op> prefix;
+  for (const Op* op : history) {
+    if (op->invoke_ns > cutoff_ns) continue;
+    if (op->complete_ns <= cutoff_ns) {
+      prefix.push_back(*op);
+    } else if (op->kind == OpKind::kWrite) {
+      prefix.push_back(*op);
+      prefix.back().outcome = Outcome::kUnknown;
+      prefix.back().complete_ns = kNever;
+    }
+  }
+  return prefix;
+}
+
+int Decide(const std::vector<const Op*>& history, const std::string& initial,
+           int64_t max_steps, int64_t* steps) {
+  std::string anomaly;
+  Search search = BuildSearch(history, initial, &anomaly);
+  return anomaly.empty() ? search.Run(max_steps, steps) : 0;
+}
+
+// For a history that is not linearizable: the shortest prefix in time that
+// already is not (bisection over invocation times; a prefix of a
+// linearizable history is linearizable), shown up to the operation that
+// breaks it.
+std::string Explain(const std::string& key,
+                    const std::vector<const Op*>& history,
+                    const std::string& initial, int64_t max_steps) {
+  std::vector<int64_t> times;
+  for (const Op* op : history) times.push_back(op->invoke_ns);
+  std::sort(times.begin(), times.end());
+  size_t lo = 0, hi = times.size() - 1;  // times[hi] fails.
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    std::vector<Op> prefix = AsOf(history, times[mid]);
+    std::vector<const Op*> pointers;
+    for (const Op& op : prefix) pointers.push_back(&op);
+    int64_t steps = 0;
+    if (Decide(pointers, initial, max_steps, &steps) == 1) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  std::vector<const Op*> shown;
+  for (const Op* op : history) {
+    if (op->invoke_ns <= times[hi]) shown.push_back(op);
+  }
+  return "not linearizable; the shortest failing prefix ends with the last "
+         "operation listed (still-running operations as of then count as "
+         "unknown): " +
+         Show(key, shown, 40);
 }
 
 }  // namespace
@@ -211,12 +273,12 @@ RegisterReport CheckRegisters(const std::vector<Op>& ops,
     int result = search.Run(max_steps, &steps);
     report.search_steps += steps;
     if (result == 0) {
-      report.anomalies.push_back("not linearizable: " + Show(key, history));
+      report.anomalies.push_back(Explain(
+          key, history, it == initial.end() ? "" : it->second, max_steps));
     } else if (result < 0) {
-      report.anomalies.push_back("search bound of " +
-                                 std::to_string(max_steps) +
-                                 " steps hit, nothing proven: " +
-                                 Show(key, history));
+      report.anomalies.push_back(
+          "search bound of " + std::to_string(max_steps) +
+          " steps hit, nothing proven: " + Show(key, history));
     }
   }
   return report;
