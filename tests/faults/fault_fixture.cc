@@ -23,10 +23,10 @@ FaultTest::FaultTest() : started_ns_(NowNs()) {
 }
 
 FaultTest::~FaultTest() {
-  // Clients first (they use the mounts), then the nodes (by PID, unmounted),
-  // then the namespaces they ran in.
+  // Paused nodes first (clients may be blocked on their mounts), clients
+  // next, then the nodes (by PID, unmounted), then their namespaces.
+  for (int node : std::set<int>(paused_)) Resume(node);
   workload_.reset();
-  for (int node : paused_) Resume(node);
   cluster_.reset();
   net_.reset();
 }
@@ -177,9 +177,9 @@ void FaultTest::Record(const CheckSummary& summary, int64_t worst_ms) {
   line << info->name() << "\t" << (NowNs() - started_ns_) / 1000000 << "\t"
        << faults << "\t" << summary.ops() << "\t" << r.writes_ok << "\t"
        << r.writes_unknown << "\t" << r.reads_ok << "\t" << a.acknowledged
-       << "\t" << a.present << "\t" << a.unknown << "\t"
-       << a.unknown_present << "\t" << summary.anomalies().size() << "\t"
-       << worst_ms << "\t" << losses_.size() << "\t" << seed_ << "\n";
+       << "\t" << a.present << "\t" << a.unknown << "\t" << a.unknown_present
+       << "\t" << summary.anomalies().size() << "\t" << worst_ms << "\t"
+       << losses_.size() << "\t" << seed_ << "\n";
   std::cout << "figures: " << line.str();
   if (const char* file = std::getenv("PAXOSFS_FAULTS_RESULTS")) {
     std::ofstream(file, std::ios::app) << line.str();

@@ -13,16 +13,30 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cli/process.h"
+
 namespace paxosfs::faults {
 namespace {
 
 constexpr int kPort = 7000;
 constexpr char kLock[] = "/run/lock/paxosfs-faults.lock";
 
-// Runs a shell command (bounded: `timeout`); its exit code, or -1.
+// Runs a command (words split at spaces, found on PATH) with no shell,
+// waiting at most 20 s; its exit code, or -1. Commands that enter a node's
+// namespace use `nsenter --net`, not `ip netns exec`: no new mount
+// namespace, so nothing walks the mount table while a node is paused.
 int Sh(const std::string& command) {
-  int rc = std::system(("timeout 20 " + command + " >/dev/null 2>&1").c_str());
-  return rc == -1 ? -1 : WEXITSTATUS(rc);
+  std::vector<std::string> argv = {"/usr/bin/env"};
+  std::stringstream words(command);
+  for (std::string w; words >> w;) argv.push_back(w);
+  auto child = cli::Spawn(argv, "/dev/null");
+  if (!child.ok()) return -1;
+  int status = 0;
+  if (!cli::WaitExit(child->pid, std::chrono::seconds(20), &status)) {
+    cli::Kill9(&*child);
+    return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 void ShOrThrow(const std::string& command) {
@@ -34,7 +48,8 @@ std::string Output(const std::string& command) {
   FILE* pipe = popen(("timeout 20 " + command + " 2>/dev/null").c_str(), "r");
   if (pipe == nullptr) return out;
   char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;)
+    out.append(buf, n);
   pclose(pipe);
   return out;
 }
@@ -95,7 +110,8 @@ void Network::PickSubnet() {
   }
   std::string addresses = Output("ip -o -4 addr show");
   for (int n = 1; n <= 250 && subnet_ == 0; ++n) {
-    if (addresses.find("10.77." + std::to_string(n) + ".") == std::string::npos) {
+    if (addresses.find("10.77." + std::to_string(n) + ".") ==
+        std::string::npos) {
       subnet_ = n;
     }
   }
@@ -122,9 +138,9 @@ testing::Placement Network::Place(int id) {
     ShOrThrow("ip -n " + ns + " addr add " + Address(id) + "/24 dev eth0");
     ShOrThrow("ip -n " + ns + " link set eth0 up");
     ShOrThrow("ip -n " + ns + " link set lo up");
-    ShOrThrow("ip netns exec " + ns +
-              " nft add table inet paxosfs '{ chain out { type filter hook "
-              "output priority 0; }; }'");
+    Nft(id,
+        "add table inet paxosfs\n"
+        "add chain inet paxosfs out { type filter hook output priority 0; }\n");
   }
   return {Address(id) + ":" + std::to_string(kPort),
           {"/usr/bin/nsenter", "--net=/run/netns/" + Namespace(id), "--"}};
@@ -139,13 +155,21 @@ void Network::Apply(int id) {
   }
   if (f.loss_percent > 0) {
     std::string net = "10.77." + std::to_string(subnet_) + ".0/24";
-    script += "add rule inet paxosfs out ip daddr " + net + " ip daddr != " +
-              Address(254) + " numgen random mod 100 < " +
+    script += "add rule inet paxosfs out ip daddr " + net +
+              " ip daddr != " + Address(254) + " numgen random mod 100 < " +
               std::to_string(f.loss_percent) + " drop\n";
   }
+  Nft(id, script);
+}
+
+std::string Network::Enter(int id) const {
+  return "nsenter --net=/run/netns/" + Namespace(id) + " ";
+}
+
+void Network::Nft(int id, const std::string& script) {
   std::string file = "/tmp/" + Namespace(id) + ".nft";
   std::ofstream(file) << script;
-  ShOrThrow("ip netns exec " + Namespace(id) + " nft -f " + file);
+  ShOrThrow(Enter(id) + "nft -f " + file);
   unlink(file.c_str());
 }
 
@@ -182,7 +206,7 @@ void Network::SetLoss(int node, int percent) {
 }
 
 void Network::Throttle(int node, int kbit) {
-  std::string tc = "ip netns exec " + Namespace(node) + " tc qdisc ";
+  std::string tc = Enter(node) + "tc qdisc ";
   if (kbit > 0) {
     ShOrThrow(tc + "replace dev eth0 root tbf rate " + std::to_string(kbit) +
               "kbit burst 16kb latency 300ms");

@@ -66,6 +66,8 @@ class Network {
     int kbit = 0;
   };
   void Apply(int id);
+  void Nft(int id, const std::string& script);  // Runs `nft -f` in its netns.
+  std::string Enter(int id) const;  // "nsenter --net=... " for a command.
   void Sweep();
   void PickSubnet();
 

@@ -16,8 +16,7 @@ using std::chrono::seconds;
 TEST_F(FaultTest, KillLoop) {
   ASSERT_TRUE(StartCluster(3));
   ASSERT_TRUE(StartWorkload());
-  std::uniform_int_distribution<int> node(1, 3), down(500, 3000),
-      up(500, 2000);
+  std::uniform_int_distribution<int> node(1, 3), down(500, 3000), up(500, 2000);
   for (int round = 0; round < 4 * Scale(); ++round) {
     int leader = Leader();
     ASSERT_NE(leader, 0) << "round " << round;

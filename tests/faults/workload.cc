@@ -25,10 +25,12 @@ std::string Padded(std::string value) {
 
 // Open, write at 0 (or append), fsync, close: the four steps of an
 // acknowledged mutation. A failed open proposed nothing; any later
-// failure may have.
-Outcome Mutate(const std::string& path, const std::string& bytes,
-               bool append) {
-  int fd = open(path.c_str(), append ? O_WRONLY | O_APPEND : O_WRONLY);
+// failure may have. Descriptors are O_CLOEXEC: a process the test starts
+// meanwhile (a node, nft) must not inherit one, or its exit would wait on
+// a FLUSH to whichever node is paused.
+Outcome Mutate(const std::string& path, const std::string& bytes, bool append) {
+  int fd =
+      open(path.c_str(), (append ? O_WRONLY | O_APPEND : O_WRONLY) | O_CLOEXEC);
   if (fd < 0) return Outcome::kFail;
   ssize_t n = append ? write(fd, bytes.data(), bytes.size())
                      : pwrite(fd, bytes.data(), bytes.size(), 0);
@@ -38,7 +40,7 @@ Outcome Mutate(const std::string& path, const std::string& bytes,
 }
 
 bool ReadWhole(const std::string& path, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out->clear();
   char buf[65536];
@@ -127,8 +129,9 @@ void Workload::OneOp(int client, int node, const std::string& mount,
   if (op.kind == OpKind::kRead) {
     op.outcome = ReadWhole(path, &op.value) ? Outcome::kOk : Outcome::kFail;
   } else {
-    op.outcome = Mutate(path, op.kind == OpKind::kAppend ? op.value + "\n" : op.value,
-                        op.kind == OpKind::kAppend);
+    op.outcome =
+        Mutate(path, op.kind == OpKind::kAppend ? op.value + "\n" : op.value,
+               op.kind == OpKind::kAppend);
   }
   op.complete_ns = op.outcome == Outcome::kUnknown ? kNever : NowNs();
   bool failed = op.outcome != Outcome::kOk;
@@ -154,8 +157,8 @@ bool Workload::FinalReads(const std::set<int>& nodes,
       return true;
     };
     for (int i = 0; i < options_.registers; ++i) {
-      Op op{1000 + node, node, OpKind::kRead, Register(i), "", 0, 0,
-            Outcome::kOk};
+      Op op{1000 + node, node, OpKind::kRead, Register(i), "",
+            0,           0,    Outcome::kOk};
       if (!read(Register(i), &op)) all = false;
       if (op.complete_ns != 0) history_.Record(op);
     }
@@ -204,9 +207,8 @@ std::string Workload::Save(const std::string& name) const {
   std::string path = "/tmp/paxosfs-faults-" + name + "-" +
                      std::to_string(getpid()) + ".history";
   std::vector<Op> ops = history_.Ops();
-  std::sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
-    return a.invoke_ns < b.invoke_ns;
-  });
+  std::sort(ops.begin(), ops.end(),
+            [](const Op& a, const Op& b) { return a.invoke_ns < b.invoke_ns; });
   std::ofstream(path) << Serialize(ops, initial_);
   return path;
 }

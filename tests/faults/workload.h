@@ -30,7 +30,9 @@ struct WorkloadOptions {
 struct CheckSummary {
   RegisterReport registers;
   AppendReport appends;
-  int64_t ops() const { return registers.ops_checked + appends.acknowledged + appends.unknown; }
+  int64_t ops() const {
+    return registers.ops_checked + appends.acknowledged + appends.unknown;
+  }
   std::vector<std::string> anomalies() const;
 };
 
