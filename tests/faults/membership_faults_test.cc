@@ -107,9 +107,9 @@ TEST_F(MembershipFaultTest, PartitionDuringJoin) {
   // 4 MiB/s so the 16 MiB snapshot takes seconds: time to cut it.
   ASSERT_TRUE(StartCluster(3, {"--snapshot-rate", "4"}));
   for (int i = 0; i < 4; ++i) {
-    ASSERT_TRUE(testing::WriteFile(cluster_->mount(1) + "/bulk" +
-                                       std::to_string(i),
-                                   testing::Pattern(4 << 20, i)));
+    ASSERT_TRUE(
+        testing::WriteFile(cluster_->mount(1) + "/bulk" + std::to_string(i),
+                           testing::Pattern(4 << 20, i)));
   }
   ASSERT_TRUE(StartWorkload());
   int leader = Leader();
@@ -129,8 +129,7 @@ TEST_F(MembershipFaultTest, PartitionDuringJoin) {
   Run(milliseconds(4000));
   LeaderLost(leader, at);
   net_->Heal();
-  ASSERT_TRUE(
-      testing::Eventually([&] { return Voting(joiner); }, seconds(120)))
+  ASSERT_TRUE(testing::Eventually([&] { return Voting(joiner); }, seconds(120)))
       << cluster_->LogTail(joiner);
   workload_->AddMount(joiner, cluster_->mount(joiner));
   Run(milliseconds(2000));

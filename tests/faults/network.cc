@@ -13,35 +13,11 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "cli/process.h"
-
 namespace paxosfs::faults {
 namespace {
 
 constexpr int kPort = 7000;
 constexpr char kLock[] = "/run/lock/paxosfs-faults.lock";
-
-// Runs a command (words split at spaces, found on PATH) with no shell,
-// waiting at most 20 s; its exit code, or -1. Commands that enter a node's
-// namespace use `nsenter --net`, not `ip netns exec`: no new mount
-// namespace, so nothing walks the mount table while a node is paused.
-int Sh(const std::string& command) {
-  std::vector<std::string> argv = {"/usr/bin/env"};
-  std::stringstream words(command);
-  for (std::string w; words >> w;) argv.push_back(w);
-  auto child = cli::Spawn(argv, "/dev/null");
-  if (!child.ok()) return -1;
-  int status = 0;
-  if (!cli::WaitExit(child->pid, std::chrono::seconds(20), &status)) {
-    cli::Kill9(&*child);
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-void ShOrThrow(const std::string& command) {
-  if (Sh(command) != 0) throw std::runtime_error("failed: " + command);
-}
 
 std::string Output(const std::string& command) {
   std::string out;
@@ -58,6 +34,19 @@ bool Alive(int pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
+// Commands that enter a node's namespace use `nsenter --net`, not `ip
+// netns exec`: no new mount namespace for each of them.
+int Network::Sh(const std::string& command, std::string* out) {
+  return launcher_.Run(command, out);
+}
+
+void Network::ShOrThrow(const std::string& command) {
+  std::string out;
+  if (Sh(command, &out) != 0) {
+    throw std::runtime_error("failed: " + command + ": " + out);
+  }
+}
+
 Network::Network() : pid_(getpid()) {
   bridge_ = "pfb" + std::to_string(pid_);
   Sweep();
@@ -65,12 +54,21 @@ Network::Network() : pid_(getpid()) {
 }
 
 Network::~Network() {
-  for (const auto& [id, faults] : nodes_) Sh("ip netns del " + Namespace(id));
+  // The veth first: deleting a namespace frees its devices asynchronously,
+  // and the next test in this process reuses the names.
+  for (const auto& [id, faults] : nodes_) {
+    Sh("ip link del " + Veth(id));
+    Sh("ip netns del " + Namespace(id));
+  }
   Sh("ip link del " + bridge_);
 }
 
 std::string Network::Namespace(int id) const {
   return "paxosfs-f" + std::to_string(pid_) + "-n" + std::to_string(id);
+}
+
+std::string Network::Veth(int id) const {
+  return "pfv" + std::to_string(pid_) + "n" + std::to_string(id);
 }
 
 std::string Network::Address(int id) const {
@@ -130,7 +128,7 @@ void Network::PickSubnet() {
 testing::Placement Network::Place(int id) {
   if (nodes_.count(id) == 0) {
     std::string ns = Namespace(id);
-    std::string veth = "pfv" + std::to_string(pid_) + "n" + std::to_string(id);
+    std::string veth = Veth(id);
     nodes_[id] = NodeFaults{};
     ShOrThrow("ip netns add " + ns);
     ShOrThrow("ip link add " + veth + " type veth peer name eth0 netns " + ns);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/cluster/cluster.h"
+#include "tests/faults/launcher.h"
 
 namespace paxosfs::faults {
 
@@ -65,12 +66,17 @@ class Network {
     int loss_percent = 0;
     int kbit = 0;
   };
+  int Sh(const std::string& command, std::string* out = nullptr);
+  void ShOrThrow(const std::string& command);
   void Apply(int id);
   void Nft(int id, const std::string& script);  // Runs `nft -f` in its netns.
-  std::string Enter(int id) const;  // "nsenter --net=... " for a command.
+  std::string Enter(int id) const;
+  std::string Veth(int id) const;  // The host side of node `id`'s pair.  //
+                                   // "nsenter --net=... " for a command.
   void Sweep();
   void PickSubnet();
 
+  Launcher launcher_;  // Forked first, before any node or mount exists.
   int pid_;
   int subnet_ = 0;  // N in 10.77.N.0/24.
   std::string bridge_;

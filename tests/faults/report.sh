@@ -4,6 +4,7 @@
 # regenerates tests/faults/REPORT.md from the figures each scenario
 # recorded. Needs root (network namespaces, FUSE) and a build.
 # Usage: bash tests/faults/report.sh [BUILD_DIR]   (default: build)
+# PAXOSFS_FAULTS_NO_BUILD=1 skips building (when a build is running).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -11,7 +12,9 @@ if [ "$(id -u)" != 0 ]; then
   echo "report.sh: run as root (it creates network namespaces and mounts)" >&2
   exit 1
 fi
-cmake --build "$build" --target paxosfs faults_test checker_test -j 2
+if [ "${PAXOSFS_FAULTS_NO_BUILD:-0}" != 1 ]; then
+  cmake --build "$build" --target paxosfs faults_test checker_test -j 2
+fi
 
 work=$(mktemp -d /tmp/paxosfs-faults-report.XXXXXX)
 results=$work/results.tsv
