@@ -9,8 +9,9 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <vector>
+
+#include "cli/process.h"
 
 namespace paxosfs::faults {
 namespace {
@@ -46,40 +47,21 @@ bool ReadExactly(int fd, size_t size, std::string* out) {
 
 // In the helper: one command, bounded; "<rc> <bytes>\n<output>" back.
 void Execute(const std::string& command, int reply_fd) {
-  std::vector<std::string> words = {"/usr/bin/env"};
+  std::vector<std::string> argv = {"/usr/bin/env"};
   std::stringstream in(command);
-  for (std::string w; in >> w;) words.push_back(w);
-  std::vector<char*> argv;
-  for (std::string& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
+  for (std::string w; in >> w;) argv.push_back(w);
   std::string log = "/tmp/paxosfs-faults-launcher-" + std::to_string(getpid());
-  int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null_fd = open("/dev/null", O_RDONLY);
-    dup2(null_fd, STDIN_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(log_fd);
-  int status = 0, rc = -1;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (pid > 0 && waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      status = -1;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (pid > 0 && status != -1 && WIFEXITED(status)) rc = WEXITSTATUS(status);
+  unlink(log.c_str());
+  auto child = cli::Spawn(argv, log);
+  int status = 0;
+  bool exited = child.ok() &&
+                cli::WaitExit(child->pid, std::chrono::seconds(20), &status);
+  if (child.ok() && !exited) cli::Kill9(&*child);
   std::stringstream output;
   output << std::ifstream(log).rdbuf();
   unlink(log.c_str());
-  std::string text = output.str() + (status == -1 ? "(timed out after 20 s)" : "");
+  std::string text = output.str() + (exited ? "" : "(did not finish in 20 s)");
+  int rc = exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   WriteAll(reply_fd, std::to_string(rc) + " " + std::to_string(text.size()) +
                          "\n" + text);
 }

@@ -15,7 +15,7 @@ namespace paxosfs::faults {
 
 class Launcher {
  public:
-  Launcher();  // Forks the helper; throws std::runtime_error on failure.
+  Launcher();   // Forks the helper; throws std::runtime_error on failure.
   ~Launcher();  // Ends the helper.
   Launcher(const Launcher&) = delete;
   Launcher& operator=(const Launcher&) = delete;
