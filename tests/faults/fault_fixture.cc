@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -120,7 +121,31 @@ std::set<int> FaultTest::AllNodes() const {
   return all;
 }
 
+// A node the test did not stop whose process is a zombie crashed by
+// itself; its wait status is the last field of /proc/PID/stat.
+void FaultTest::ExpectNoCrash() {
+  for (int node : AllNodes()) {
+    if (!cluster_->Running(node)) continue;
+    std::ifstream stat("/proc/" + std::to_string(cluster_->Pid(node)) +
+                       "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)),
+                     std::istreambuf_iterator<char>());
+    size_t paren = text.rfind(')');
+    if (paren == std::string::npos || text.size() < paren + 3 ||
+        text[paren + 2] != 'Z') {
+      continue;
+    }
+    std::string status = text.substr(text.find_last_of(' ') + 1);
+    ADD_FAILURE() << "node " << node << " died by itself (wait status "
+                  << status << ": signal " << (std::stoi(status) & 0x7f)
+                  << ", exit code " << (std::stoi(status) >> 8) << "), seed "
+                  << seed_ << "; its log ends:\n"
+                  << cluster_->LogTail(node);
+  }
+}
+
 void FaultTest::HealAndCheck() {
+  ExpectNoCrash();
   net_->Heal();
   for (int node : std::set<int>(paused_)) Resume(node);
   for (int i = 1; i <= cluster_->size(); ++i) {
@@ -145,6 +170,7 @@ void FaultTest::HealAndCheck() {
         << cluster_->LogTail(node);
   }
   workload_->Stop();
+  ExpectNoCrash();
   EXPECT_TRUE(cluster_->WaitConverged(seconds(90))) << "replicas differ";
   EXPECT_TRUE(workload_->FinalReads(AllNodes(), seconds(60)));
   CheckSummary summary = workload_->Check();

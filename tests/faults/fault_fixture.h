@@ -80,6 +80,7 @@ class FaultTest : public ::testing::Test {
 
  private:
   void Record(const CheckSummary& summary, int64_t worst_ms);
+  void ExpectNoCrash();
 
   struct LeaderLoss {
     int64_t at_ns, until_ns;
