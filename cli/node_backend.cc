@@ -112,8 +112,10 @@ void NodeBackend::OnApplied(uint64_t, const std::vector<std::string>& commands,
     proto::Command c;
     if (!c.ParseFromString(commands[i])) continue;  // Applied as EINVAL.
     const proto::RequestId& id = c.request_id();
-    // An append may land elsewhere than the kernel placed it in its cache.
-    if (id.node() != options_.node_id || c.write().append()) Invalidate(c);
+    // Writes made here bypass the page cache (fuse/ops_data.cc), so files
+    // open here for reading need the same invalidation as for writes made
+    // elsewhere.
+    if (id.node() != options_.node_id || c.has_write()) Invalidate(c);
     if (id.node() != options_.node_id) continue;
     std::lock_guard<std::mutex> lock(mu_);
     uint64_t index = id.session() & ((uint64_t{1} << 20) - 1);

@@ -16,6 +16,19 @@ namespace {
 // nothing left to flush or sync when the kernel asks.
 void ReplyDurable(fuse_req_t req) { fuse_reply_err(req, 0); }
 
+// Writable opens bypass the page cache. In write-through mode the kernel
+// copies a write into an up-to-date cached page before it sends us the
+// WRITE, so a reader on this node could see bytes that are not chosen yet
+// (and a later read, after an open dropped the cache, not see them): a
+// stale-read anomaly tests/faults found. Direct I/O keeps the page cache
+// filled by reads only, from chosen state. The cost: no shared writable
+// mmap of files on the mount (ENODEV; libfuse 3.14 cannot ask for
+// FUSE_DIRECT_IO_ALLOW_MMAP), and reads through a writable descriptor are
+// not cached.
+void BypassCacheIfWritable(fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) fi->direct_io = 1;
+}
+
 proto::Command TruncateCommand(fuse_req_t req, uint64_t ino) {
   proto::Command c = NewCommand(req);
   c.mutable_setattr()->set_inode(ino);
@@ -40,6 +53,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
   if (ReplyIfFailed(req, r)) return;
   fuse_entry_param e = EntryParam(r->attr());
+  BypassCacheIfWritable(fi);
   fuse_reply_create(req, &e, fi);
 }
 
@@ -56,6 +70,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   if (ReplyIfFailed(req, r)) return;
   fi->keep_cache = 0;
+  BypassCacheIfWritable(fi);
   fuse_reply_open(req, fi);
 }
 

@@ -42,8 +42,8 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-Cluster::Cluster(int nodes, std::vector<std::string> serve_args)
-    : serve_args_(std::move(serve_args)) {
+Cluster::Cluster(int nodes, std::vector<std::string> serve_args, Placer placer)
+    : serve_args_(std::move(serve_args)), placer_(std::move(placer)) {
   char tmpl[] = "/tmp/paxosfs-cluster.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;
@@ -74,6 +74,7 @@ Cluster::Cluster(int nodes, std::vector<std::string> serve_args)
 
 Cluster::~Cluster() {
   for (Node& n : nodes_) {
+    if (n.child.pid > 0) kill(n.child.pid, SIGCONT);  // In case it was paused.
     if (n.child.pid > 0) kill(n.child.pid, SIGTERM);
   }
   for (Node& n : nodes_) {
@@ -93,7 +94,13 @@ Cluster::Node Cluster::NewNode(int id) {
   n.data = base + "/data";
   n.mnt = base + "/mnt";
   n.log = base + "/serve.log";
-  n.listen = "127.0.0.1:" + std::to_string(FreePort());
+  if (placer_) {
+    Placement placement = placer_(id);
+    n.listen = placement.listen;
+    n.prefix = placement.command_prefix;
+  } else {
+    n.listen = "127.0.0.1:" + std::to_string(FreePort());
+  }
   std::filesystem::create_directories(n.mnt);
   return n;
 }
@@ -121,7 +128,9 @@ int Cluster::Join(int via, bool voter, bool no_mount) {
 
 void Cluster::Start(int node) {
   Node& n = nodes_[node - 1];
-  auto child = cli::Spawn(n.argv, n.log);
+  std::vector<std::string> argv = n.prefix;
+  argv.insert(argv.end(), n.argv.begin(), n.argv.end());
+  auto child = cli::Spawn(argv, n.log);
   if (!child.ok()) throw std::runtime_error(child.status().ToString());
   n.child = *child;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -34,11 +35,22 @@ bool Eventually(F cond, std::chrono::seconds timeout) {
 // for it.
 int FreePort();
 
+// Where a node runs: the address it listens on and a prefix for its
+// command lines (tests/faults puts each node in a network namespace with
+// `nsenter --net=...`). Called once per node id, before the node starts.
+struct Placement {
+  std::string listen;
+  std::vector<std::string> command_prefix;
+};
+using Placer = std::function<Placement(int node_id)>;
+
 class Cluster {
  public:
-  // Initialises and starts `nodes` nodes; ports are picked free.
-  // `serve_args` are added to every node's `serve` and `join` command.
-  explicit Cluster(int nodes, std::vector<std::string> serve_args = {});
+  // Initialises and starts `nodes` nodes; ports are picked free on
+  // loopback unless `placer` places them. `serve_args` are added to every
+  // node's `serve` and `join` command.
+  explicit Cluster(int nodes, std::vector<std::string> serve_args = {},
+                   Placer placer = nullptr);
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -78,6 +90,8 @@ class Cluster {
   void Start(int node);  // (Re)starts a stopped or killed node.
   void Stop(int node);   // SIGTERM: clean unmount.
   bool Running(int node) const { return nodes_[node - 1].child.pid > 0; }
+  // The node's process (for SIGSTOP/SIGCONT), or -1 if it is not running.
+  pid_t Pid(int node) const { return nodes_[node - 1].child.pid; }
 
   // A node's log (stdout and stderr of its process), whole or its tail
   // (for failure messages).
@@ -91,13 +105,14 @@ class Cluster {
   struct Node {
     int id;
     std::string data, mnt, listen, log;
-    std::vector<std::string> argv;
+    std::vector<std::string> argv, prefix;
     cli::Child child;
   };
   Node NewNode(int id);
   std::string root_;
   std::vector<std::string> serve_args_;
   tls::Material admin_tls_;
+  Placer placer_;
   std::vector<Node> nodes_;
 };
 
