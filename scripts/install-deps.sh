@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   libcli11-dev libxxhash-dev libzstd-dev libssl-dev
   clang-format rsync
+  iproute2 nftables openssl
   clang libclang-rt-14-dev
 )
 
