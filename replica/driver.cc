@@ -510,13 +510,10 @@ StatusOr<PersistentState> ReadDisk(log::Log* log, uint64_t applied) {
     disk.metadata = std::move(decoded).value();
   }
   for (uint64_t slot = log->FirstSlot(); slot <= log->LastSlot(); ++slot) {
-    auto e = log->Get(slot);
-    if (e.status().code() == StatusCode::kNotFound) continue;
-    if (!e.ok()) return e.status();
-    LogRecord r{e->slot,
-                {e->ballot_round, e->ballot_node},
-                e->chosen,
-                std::move(e->value)};
+    auto read = ReadRecord(log, slot);
+    if (read.status().code() == StatusCode::kNotFound) continue;
+    if (!read.ok()) return read.status();
+    LogRecord r = std::move(read).value();
     // An applied value stays on disk: the core reads it back only to send
     // it to a peer.
     if (r.chosen && r.slot <= applied) {
