@@ -37,8 +37,9 @@ StatusOr<std::unique_ptr<DirClaim>> DirClaim::Make(const std::string& dir,
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) {
       return Status::InvalidArgument(
-          what + " is a file, not a directory; give the path of a new or "
-                 "empty directory");
+          what +
+          " is a file, not a directory; give the path of a new or "
+          "empty directory");
     }
     bool leftovers = false;
     if (!fs::is_empty(dir, ec)) {
@@ -47,11 +48,11 @@ StatusOr<std::unique_ptr<DirClaim>> DirClaim::Make(const std::string& dir,
         return Status::AlreadyExists(
             what + " holds the start of a node (" + entries +
             ") but no identity: an init or join was interrupted. Remove it "
-            "(rm -r " + dir + ") and run the command again");
+            "(rm -r " +
+            dir + ") and run the command again");
       }
-      return Status::AlreadyExists(
-          what + " is not empty (it holds " + entries +
-          "); give a new or empty directory");
+      return Status::AlreadyExists(what + " is not empty (it holds " + entries +
+                                   "); give a new or empty directory");
     }
     if (ec) {
       return Status::IOError("cannot read " + what + ": " + ec.message());

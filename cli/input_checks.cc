@@ -50,8 +50,8 @@ Status CheckAddress(const std::string& text) {
   }
   auto number = ParseWholeNumber(port, 1, 65535, "");
   if (!number.ok()) {
-    return BadAddress(text, "has port '" + port +
-                                "', which is not a number from 1 to 65535");
+    return BadAddress(
+        text, "has port '" + port + "', which is not a number from 1 to 65535");
   }
   return Status::Ok();
 }
@@ -80,10 +80,10 @@ StatusOr<uint64_t> ParseWholeNumber(const std::string& text, uint64_t min,
     if (ok) value = value * 10 + digit;
   }
   if (!ok || value < min || value > max) {
-    std::string range = max == UINT64_MAX
-                            ? std::to_string(min) + " or more"
-                            : "from " + std::to_string(min) + " to " +
-                                  std::to_string(max);
+    std::string range =
+        max == UINT64_MAX
+            ? "of " + std::to_string(min) + " or more"
+            : "from " + std::to_string(min) + " to " + std::to_string(max);
     return Status::InvalidArgument("'" + text + "' is not a whole number " +
                                    range +
                                    (unit.empty() ? "" : " (" + unit + ")"));

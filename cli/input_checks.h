@@ -15,8 +15,8 @@ namespace paxosfs::cli {
 
 // Exit codes of every `paxosfs` command (cli/README.md).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // Understood, but it could not be done.
-inline constexpr int kExitUsage = 2;   // Fix the command line or config file.
+inline constexpr int kExitFailed = 1;   // Understood, but it could not be done.
+inline constexpr int kExitUsage = 2;    // Fix the command line or config file.
 inline constexpr int kExitPartial = 3;  // `status`: some members are down.
 
 // Node ids of founders (`init --node-id`, `--members`) stay far below

@@ -221,11 +221,32 @@ int Admit(const JoinFlags& flags) {
   return 0;
 }
 
+// A token given to resume a join must be of the cluster the data
+// directory already belongs to: else the user meant another directory.
+Status SameClusterAsToken(const JoinFlags& flags) {
+  if (flags.token.empty()) return Status::Ok();
+  auto token = tls::ParseToken(flags.token);
+  if (!token.ok()) return token.status().WithContext("--token");
+  auto tls = LoadNodeTls(flags.serve.data_dir);
+  if (!tls.ok()) return tls.status();
+  auto fingerprint = tls::Fingerprint(tls->ca_pem);
+  if (fingerprint.ok() && *fingerprint == token->ca_fingerprint) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      flags.serve.data_dir +
+      " already holds a node of another cluster than the token's; give "
+      "--data a new or empty directory to join with");
+}
+
 }  // namespace
 
 int RunJoin(const JoinFlags& flags) {
   auto existing = ReadIdentity(flags.serve.data_dir);
   if (existing.ok()) {
+    if (Status same = SameClusterAsToken(flags); !same.ok()) {
+      return Fail(same.message());
+    }
     if (existing->listen != flags.listen) {
       return Fail(flags.serve.data_dir + " belongs to node " +
                   std::to_string(existing->node_id) + " listening on " +

@@ -33,13 +33,9 @@ std::string CommandName(const CLI::App& app) {
 
 }  // namespace
 
-CLI::Validator AddressValue() {
-  return FromStatus(CheckAddress, "HOST:PORT");
-}
+CLI::Validator AddressValue() { return FromStatus(CheckAddress, "HOST:PORT"); }
 
-CLI::Validator ClusterIdValue() {
-  return FromStatus(CheckClusterId, "ID");
-}
+CLI::Validator ClusterIdValue() { return FromStatus(CheckClusterId, "ID"); }
 
 CLI::Validator WholeNumberValue(uint64_t min, uint64_t max,
                                 const std::string& unit) {
