@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -129,6 +130,12 @@ StatusOr<ServeConfig> ParseServeConfig(std::string_view text,
 }
 
 StatusOr<ServeConfig> ReadServeConfig(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidArgument(
+        path + " is a directory; give the configuration file (e.g. " + path +
+        "/main.conf)");
+  }
   std::ifstream in(path);
   if (!in) {
     int err = errno;

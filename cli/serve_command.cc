@@ -251,6 +251,11 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
 
 }  // namespace
 
+Status CheckMountFlags(const ServeFlags& flags) {
+  if (flags.no_mount) return Status::Ok();
+  return fuse::PrepareMountPoint(flags.mount_point);
+}
+
 int RunServe(const ServeFlags& flags) {
   if (flags.verbose) SetLogLevel(LogLevel::kDebug);
   // Log values and chunks are up to megabytes and churn constantly. glibc
@@ -262,6 +267,8 @@ int RunServe(const ServeFlags& flags) {
   sigset_t stop_signals = BlockStopSignals();
   auto identity = ReadIdentity(flags.data_dir);
   if (!identity.ok()) return Fail("data directory", identity.status());
+  Status mount = CheckMountFlags(flags);
+  if (!mount.ok()) return Fail("mount", mount);
   int outcome = ServeOnce(flags, *identity, stop_signals);
   if (outcome != kRebuild) return outcome;
   ExecuteAgain();
