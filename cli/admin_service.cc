@@ -132,6 +132,11 @@ grpc::Status AdminService::Change(const proto::MemberChangeRequest& request,
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         "the node is starting or stopping");
   }
+  if (request.kind() == proto::MemberChangeRequest::ADD_LEARNER) {
+    for (const auto& [member, address] : driver->status().config.addresses) {
+      if (address == change.address) reply->set_existing(true);
+    }
+  }
   auto node = driver->ChangeMembership(change);
   if (!node.ok()) return ToGrpc(node.status());
   auto deadline = std::chrono::steady_clock::now() + kChangeTimeout;

@@ -104,8 +104,9 @@ Status JoinService::DoAdmit(const proto::AdmitRequest& request,
     return Status::InvalidArgument("the joiner's --listen " +
                                    address.message());
   }
-  PAXOSFS_RETURN_IF_ERROR(
-      Redeem(*token, tls::Sha256Hex(request.public_key()), request.address()));
+  auto resumed =
+      Redeem(*token, tls::Sha256Hex(request.public_key()), request.address());
+  if (!resumed.ok()) return resumed.status();
   proto::MemberChangeRequest change;
   change.set_kind(proto::MemberChangeRequest::ADD_LEARNER);
   change.set_address(request.address());
@@ -115,6 +116,17 @@ Status JoinService::DoAdmit(const proto::AdmitRequest& request,
     return Status::Unavailable("the cluster did not admit " +
                                request.address() + ": " +
                                admitted.status().message());
+  }
+  // Adding a member's address again returns that member, so an interrupted
+  // join can resume; anyone else would get a certificate in its name.
+  if (admitted->existing() && !*resumed) {
+    return Status::PermissionDenied(
+        request.address() + " already belongs to node " +
+        std::to_string(admitted->node()) +
+        " of this cluster; give the new node an address of its own, or "
+        "remove node " +
+        std::to_string(admitted->node()) + " first (`paxosfs members remove " +
+        std::to_string(admitted->node()) + "`)");
   }
   auto cert = tls::SignNodeCert(*ca, identity_.cluster_id, admitted->node(),
                                 request.public_key());
@@ -131,15 +143,16 @@ Status JoinService::DoAdmit(const proto::AdmitRequest& request,
   return Status::Ok();
 }
 
-Status JoinService::Redeem(const tls::Token& token, const std::string& key_hash,
-                           const std::string& address) {
+StatusOr<bool> JoinService::Redeem(const tls::Token& token,
+                                   const std::string& key_hash,
+                                   const std::string& address) {
   std::lock_guard<std::mutex> lock(ledger_mu_);
   const std::string path = TlsDir(data_dir_) + "/used-tokens";
   std::vector<Redeemed> ledger = ReadLedger(path);
   for (const Redeemed& r : ledger) {
     if (r.id != token.id) continue;
     if (r.key_hash == key_hash && r.address == address) {
-      return Status::Ok();  // The same joiner, resuming.
+      return true;  // The same joiner, resuming.
     }
     return Status::PermissionDenied(
         "token " + token.id + " was already used (by " + r.address +
@@ -161,7 +174,8 @@ Status JoinService::Redeem(const tls::Token& token, const std::string& key_hash,
     text += r.id + " " + std::to_string(r.expires_unix_s) + " " + r.key_hash +
             " " + r.address + "\n";
   }
-  return WriteTlsFile(data_dir_, "used-tokens", text);
+  PAXOSFS_RETURN_IF_ERROR(WriteTlsFile(data_dir_, "used-tokens", text));
+  return false;
 }
 
 }  // namespace paxosfs::cli

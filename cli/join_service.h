@@ -57,8 +57,9 @@ class JoinService final : public proto::Join::CallbackService {
   // " (node N: ADDRESS)" for a token made by another founder, or "".
   std::string IssuerAt(const tls::Token& token) const;
   // Records `token` as used by (key, address), or refuses a replay.
-  Status Redeem(const tls::Token& token, const std::string& key_hash,
-                const std::string& address);
+  // True when the same joiner (key and address) redeemed it before.
+  StatusOr<bool> Redeem(const tls::Token& token, const std::string& key_hash,
+                        const std::string& address);
 
   const Identity identity_;
   const std::string data_dir_;

@@ -117,6 +117,17 @@ TEST(TlsTest, JoinTokens_UsedOnceExpiredOrForeignRefused_KeysAre0600) {
   EXPECT_NE(out.find("made by node 1"), std::string::npos) << out;
   EXPECT_NE(out.find(cluster.listen(1)), std::string::npos) << out;
 
+  // A valid token does not buy a member's identity: its address is taken.
+  std::string fresh = cluster.CreateToken(1);
+  EXPECT_EQ(RunPaxosfs({"join", "--peer", cluster.listen(1), "--token", fresh,
+                        "--data", cluster.root() + "/impostor", "--listen",
+                        cluster.listen(2), "--no-mount"},
+                       cluster.root() + "/impostor.log", &out),
+            1);
+  EXPECT_NE(out.find("already belongs to node 2"), std::string::npos) << out;
+  EXPECT_FALSE(
+      std::filesystem::exists(cluster.root() + "/impostor/tls/node.crt"));
+
   // An expired token made with the cluster's real CA.
   auto ca = cli::LoadCa(cli::TlsDir(cluster.data_dir(1)));
   ASSERT_TRUE(ca.ok());
