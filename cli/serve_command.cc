@@ -260,8 +260,7 @@ int RunServe(const ServeFlags& flags) {
   if (!identity.ok()) return Fail("data directory", identity.status());
   auto test_clock = TestClock::FromEnvironment();
   if (!test_clock.ok()) return Fail("test clock", test_clock.status());
-  int outcome =
-      ServeOnce(flags, *identity, stop_signals, test_clock->get());
+  int outcome = ServeOnce(flags, *identity, stop_signals, test_clock->get());
   if (outcome != kRebuild) return outcome;
   ExecuteAgain();
   return kFailed;

@@ -15,8 +15,8 @@ constexpr double kMaxRate = 1000;
 StatusOr<int64_t> ReadRatePpm(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return Status::NotFound(std::string(kTestClockRateFileVariable) + " names " +
-                            path +
+    return Status::NotFound(std::string(kTestClockRateFileVariable) +
+                            " names " + path +
                             ", which cannot be read; write a clock rate "
                             "such as 0.992 in it, or unset the variable");
   }
