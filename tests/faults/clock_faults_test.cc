@@ -55,8 +55,7 @@ TEST_F(ClockFaultTest, ClockSkewWithinBound_LeaderIsolated) {
     bool slow = round % 2 == 0;
     Fault(slow ? "clock-leader-slow-0.992" : "clock-leader-fast-1.008");
     Fault("isolate-leader");
-    return SkewThenIsolate(leader, slow ? kSlow : kFast,
-                           slow ? kFast : kSlow);
+    return SkewThenIsolate(leader, slow ? kSlow : kFast, slow ? kFast : kSlow);
   });
   HealAndCheck();
 }
@@ -72,8 +71,7 @@ TEST_F(ClockFaultTest, ClockSkewBeyondBound_Demonstration) {
     Fault(slow_leader ? "clock-beyond-leader-slow-0.5"
                       : "clock-beyond-others-fast-2");
     Fault("isolate-leader");
-    return SkewThenIsolate(leader, slow_leader ? 0.5 : 1,
-                           slow_leader ? 1 : 2);
+    return SkewThenIsolate(leader, slow_leader ? 0.5 : 1, slow_leader ? 1 : 2);
   });
   HealAndCheck(Expect::kStaleReadsAllowed);
 }

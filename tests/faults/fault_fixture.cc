@@ -239,17 +239,18 @@ void FaultTest::HealAndCheck(Expect expect) {
   }
   Record(summary, worst);
   std::vector<std::string> anomalies = summary.anomalies();
+  std::string name =
+      ::testing::UnitTest::GetInstance()->current_test_info()->name();
   if (expect == Expect::kStaleReadsAllowed) {
     if (!summary.registers.anomalies.empty()) {
       std::cout << summary.registers.anomalies.size()
-                << " registers not linearizable, as expected here; first:\n"
+                << " registers not linearizable, as expected here (history in "
+                << workload_->Save(name) << "); first:\n"
                 << summary.registers.anomalies[0].substr(0, 3000) << "\n";
     }
     anomalies = summary.appends.anomalies;
   }
   if (!anomalies.empty()) {
-    std::string name =
-        ::testing::UnitTest::GetInstance()->current_test_info()->name();
     ADD_FAILURE() << anomalies.size() << " anomalies (seed " << seed_
                   << "); history in " << workload_->Save(name) << "; first:\n"
                   << anomalies[0].substr(0, 6000);
