@@ -19,6 +19,7 @@
 #include "cli/node_backend.h"
 #include "cli/promoter.h"
 #include "cli/rebuild.h"
+#include "cli/test_clock.h"
 #include "cli/tls_files.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -112,8 +113,9 @@ void SetTransportTls(const tls::Material& material,
 
 // Runs the node until a stop signal (kStopped) or until it must rebuild
 // from a snapshot (kRebuild); every component is stopped on return.
+// `test_clock` is null unless a fault test skews this node's clock.
 int ServeOnce(const ServeFlags& flags, const Identity& id,
-              const sigset_t& stop_signals) {
+              const sigset_t& stop_signals, TestClock* test_clock) {
   log::RecoveryReport recovery;
   auto log = log::OpenFileLog(log::PosixEnv(), LogDir(flags.data_dir),
                               log::FileLogOptions(), &recovery);
@@ -179,6 +181,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   replica::DriverOptions driver_options;
   driver_options.node_id = id.node_id;
   driver_options.genesis = GenesisConfig(id);
+  if (test_clock != nullptr) driver_options.clock = test_clock->clock();
   driver_options.truncate_margin_slots = flags.log_keep_slots;
   driver_options.truncate_margin_bytes = flags.log_keep_mib << 20;
   driver_options.truncate_every_slots =
@@ -224,6 +227,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
            strsignal(signal));
       break;
     }
+    if (test_clock != nullptr) test_clock->Poll();
     replica::DriverStatus s = (*driver)->status();
     if (s.snapshot_index > applier.applied_index()) {
       auto it = s.config.addresses.find(s.snapshot_peer);
@@ -269,7 +273,9 @@ int RunServe(const ServeFlags& flags) {
   if (!identity.ok()) return Fail("data directory", identity.status());
   Status mount = CheckMountFlags(flags);
   if (!mount.ok()) return Fail("mount", mount);
-  int outcome = ServeOnce(flags, *identity, stop_signals);
+  auto test_clock = TestClock::FromEnvironment();
+  if (!test_clock.ok()) return Fail("test clock", test_clock.status());
+  int outcome = ServeOnce(flags, *identity, stop_signals, test_clock->get());
   if (outcome != kRebuild) return outcome;
   ExecuteAgain();
   return kFailed;

@@ -32,4 +32,37 @@ void ManualClock::Advance(int64_t delta_nanos) {
   wall_.fetch_add(delta_nanos);
 }
 
+RateClock::RateClock(const Clock* base, int64_t rate_ppm)
+    : base_(base),
+      base_origin_(base->MonotonicNanos()),
+      origin_(base_origin_),
+      rate_ppm_(rate_ppm) {
+  PAXOSFS_CHECK(rate_ppm > 0);
+}
+
+// 128-bit product: a day of nanoseconds times a rate in ppm overflows 64.
+int64_t RateClock::ScaledLocked(int64_t base_now) const {
+  __int128 elapsed = base_now - base_origin_;
+  return origin_ + static_cast<int64_t>(elapsed * rate_ppm_ / 1'000'000);
+}
+
+int64_t RateClock::MonotonicNanos() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ScaledLocked(base_->MonotonicNanos());
+}
+
+void RateClock::SetRate(int64_t rate_ppm) {
+  PAXOSFS_CHECK(rate_ppm > 0);
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t base_now = base_->MonotonicNanos();
+  origin_ = ScaledLocked(base_now);
+  base_origin_ = base_now;
+  rate_ppm_ = rate_ppm;
+}
+
+int64_t RateClock::rate_ppm() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rate_ppm_;
+}
+
 }  // namespace paxosfs

@@ -21,7 +21,10 @@ echo "- History checker unit tests: $checker_tests passed (exit $checker_rc)."
 echo "- Duration: $((elapsed / 60)) min $((elapsed % 60)) s."
 echo
 awk -F'\t' '
-  { ops += $4; acked += $8; present += $9; anomalies += $12;
+  # Demonstrations run beyond a stated bound: their anomalies are the
+  # documented failure, counted apart.
+  { ops += $4; acked += $8; present += $9;
+    if ($1 ~ /Demonstration/) { shown += $12 } else { anomalies += $12 }
     unknown += $10; unknown_present += $11;
     if ($13 > worst) { worst = $13; worst_at = $1 }
     n = split($3, kinds, ",");
@@ -32,6 +35,7 @@ awk -F'\t' '
     print "| faults injected | " total " |"
     print "| operations checked (register reads and writes, appends) | " ops " |"
     print "| anomalies found (must be 0) | " anomalies " |"
+    print "| registers not linearizable beyond the clock-drift bound (stale reads in `*Demonstration`, expected) | " shown " |"
     print "| appends acknowledged / present on every node after recovery | " acked " / " present " |"
     print "| appends of unknown outcome / present after recovery | " unknown " / " unknown_present " |"
     print "| longest unavailability after a leader loss | " worst " ms (" worst_at ") |"
@@ -63,5 +67,10 @@ cat <<'NOTES'
 - A failed scenario prints its seed (replay: `PAXOSFS_FAULTS_SEED=N`) and
   saves its history (`/tmp/paxosfs-faults-*.history`; replay the check with
   `build/tests/faults/history_check FILE`).
+- Demonstrations (`*Demonstration`) run outside a stated bound to show
+  what breaks there: `ClockSkewBeyondBound_Demonstration` skews clocks
+  past the 1 % drift bound, and stale reads on the old leader's mount are
+  its expected result. Its anomalies are counted apart; its appends and
+  convergence are held to the same rules as every other scenario.
 - See tests/faults/README.md for the scenarios and what is not covered.
 NOTES

@@ -89,8 +89,10 @@ void Workload::Start() {
 void Workload::AddMount(int node, const std::string& mount) {
   mounts_[node] = mount;
   if (!running_) return;
-  for (int c = 0; c < options_.clients_per_node; ++c) {
-    threads_.emplace_back(&Workload::Client, this, next_client_++, node, mount);
+  for (int c = 0; c < options_.clients_per_node + options_.readers_per_node;
+       ++c) {
+    threads_.emplace_back(&Workload::Client, this, next_client_++, node, mount,
+                          c >= options_.clients_per_node);
   }
 }
 
@@ -101,17 +103,19 @@ void Workload::Stop() {
   running_ = false;
 }
 
-void Workload::Client(int client, int node, std::string mount) {
+void Workload::Client(int client, int node, std::string mount, bool reader) {
   std::mt19937_64 rng(client * 7919 + NowNs());
-  for (int64_t seq = 0; !stop_; ++seq) OneOp(client, node, mount, seq, rng());
+  for (int64_t seq = 0; !stop_; ++seq) {
+    OneOp(client, node, mount, seq, rng(), reader);
+  }
 }
 
 void Workload::OneOp(int client, int node, const std::string& mount,
-                     int64_t seq, uint64_t random) {
+                     int64_t seq, uint64_t random, bool reader) {
   Op op;
   op.client = client;
   op.node = node;
-  uint64_t choice = random % 10;
+  uint64_t choice = reader ? 4 : random % 10;  // 4..7: a read.
   if (choice < 4) {
     op.kind = OpKind::kWrite;
     op.key = Register(static_cast<int>(random / 10 % options_.registers));

@@ -24,6 +24,9 @@ namespace paxosfs::faults {
 struct WorkloadOptions {
   int registers = 4;  // Files r0..r{n-1}; fewer means more contention.
   int clients_per_node = 2;
+  // Clients that only read registers: they keep reading on a node whose
+  // writes are stuck (a leader cut off), where the others block in a write.
+  int readers_per_node = 0;
   int append_files = 1;  // Files log0..; every client appends to each.
 };
 
@@ -69,9 +72,9 @@ class Workload {
   std::string Save(const std::string& name) const;
 
  private:
-  void Client(int client, int node, std::string mount);
+  void Client(int client, int node, std::string mount, bool reader);
   void OneOp(int client, int node, const std::string& mount, int64_t seq,
-             uint64_t random);
+             uint64_t random, bool reader);
 
   std::map<int, std::string> mounts_;
   WorkloadOptions options_;
