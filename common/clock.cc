@@ -16,7 +16,10 @@ int64_t ReadClock(clockid_t id) {
 }  // namespace
 
 int64_t SystemClock::MonotonicNanos() const {
-  return ReadClock(CLOCK_MONOTONIC);
+  // CLOCK_MONOTONIC stops while the machine is suspended: a leader waking
+  // from a suspend would count a lease the others stopped honouring as
+  // still held. CLOCK_BOOTTIME keeps counting through it.
+  return ReadClock(CLOCK_BOOTTIME);
 }
 
 int64_t SystemClock::WallNanos() const { return ReadClock(CLOCK_REALTIME); }

@@ -18,13 +18,15 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// `paxosfs members --peer PEER ARGS...`: its exit code (-1 if it hung);
-// its output is in `*out` if given.
-int Members(const std::string& peer, const std::vector<std::string>& args,
-            std::string* out = nullptr) {
+// `paxosfs members --data DATA --peer PEER ARGS...` (DATA holds the node
+// certificate it calls with): its exit code (-1 if it hung); its output is
+// in `*out` if given.
+int Members(const std::string& data, const std::string& peer,
+            const std::vector<std::string>& args, std::string* out = nullptr) {
   std::string log = "/tmp/paxosfs-faults-members-" + std::to_string(getpid()) +
                     "-" + std::to_string(NowNs()) + ".out";
-  std::vector<std::string> argv = {PAXOSFS_BINARY, "members", "--peer", peer};
+  std::vector<std::string> argv = {PAXOSFS_BINARY, "members", "--data",
+                                   data,           "--peer",  peer};
   argv.insert(argv.end(), args.begin(), args.end());
   auto child = cli::Spawn(argv, log);
   int status = 0;
@@ -42,8 +44,6 @@ int Members(const std::string& peer, const std::vector<std::string>& args,
 class MembershipFaultTest : public FaultTest {
  protected:
   // `node`'s role ("voter", "learner") in the configuration `via` knows.
-  // (NodeStatus.voting is no use after a demotion: it stays true while
-  // any configuration the node remembers lists it as a voter.)
   std::string Role(int via, int node) {
     auto s = cluster_->Status(via);
     if (!s) return "";
@@ -81,7 +81,8 @@ class MembershipFaultTest : public FaultTest {
     ASSERT_NE(leader, 0);
     std::string first_out, last_out;
     auto change = std::async(std::launch::async, [&] {
-      return Members(cluster_->listen(leader), args, &first_out);
+      return Members(cluster_->data_dir(1), cluster_->listen(leader), args,
+                     &first_out);
     });
     fault(leader);
     Run(milliseconds(4000));
@@ -92,7 +93,8 @@ class MembershipFaultTest : public FaultTest {
           if (done()) return true;
           int now_leader = Leader(seconds(10));
           if (now_leader != 0) {
-            Members(cluster_->listen(now_leader), args, &last_out);
+            Members(cluster_->data_dir(1), cluster_->listen(now_leader), args,
+                    &last_out);
           }
           return done();
         },
