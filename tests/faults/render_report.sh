@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints REPORT.md from the scenarios' figures (report.sh calls this).
 # Usage: render_report.sh RESULTS.tsv ELAPSED_S PASSED CHECKER_TESTS
-#        CHECKER_RC "FAILED TESTS"
+#        CHECKER_RC "FAILED TESTS" [DISK.tsv FUZZ.log FUZZ_RC]
+# DISK.tsv: test, passed/FAILED, duration; FUZZ.log: scripts/fuzz.sh's output.
 # RESULTS.tsv columns (fault_fixture.cc, Record): scenario, duration ms,
 # faults (kind=n,...), ops checked, register writes ok, writes unknown,
 # reads ok, appends acknowledged, acknowledged present after recovery,
@@ -9,6 +10,7 @@
 # after a leader loss (ms, -1 if none), leader losses, seed.
 set -euo pipefail
 results=$1 elapsed=$2 passed=$3 checker_tests=$4 checker_rc=$5 failed=$6
+disk=${7:-} fuzz=${8:-} fuzz_rc=${9:-}
 
 echo "# Fault suite report"
 echo
@@ -51,6 +53,31 @@ echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 awk -F'\t' '{ gsub(",", ", ", $3);
   printf "| %s | %s | %s | %s / %s | %s | %s / %s | %s | %s | %.0f | %s |\n",
     $1, $3, $4, $5, $6, $7, $8, $9, $12, ($13 < 0 ? "-" : $13), $2 / 1000, $15 }' "$results"
+if [ -n "$disk" ]; then
+  echo
+  echo "## Disk faults and corruption"
+  echo
+  echo "Cluster tests with real processes (\`tests/cluster/disk_faults_test.cc\`,"
+  echo "\`corruption_test.cc\`): each injects one disk fault and asserts what the"
+  echo "issue asks (ENOSPC to writers and recovery, a failed fsync never reported"
+  echo "as success, a corrupt log or store refused and rebuilt from peers)."
+  echo
+  echo "| test (fault) | result | duration |"
+  echo "| --- | --- | --- |"
+  awk -F'\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }' "$disk"
+fi
+if [ -n "$fuzz" ]; then
+  echo
+  echo "## Fuzzing"
+  echo
+  echo "\`scripts/fuzz.sh\` (libFuzzer, ASan+UBSan; exit $fuzz_rc):"
+  echo
+  echo "| target | executions | exec/s | crashes |"
+  echo "| --- | --- | --- | --- |"
+  awk '/^target +executions/ { on = 1; next } /^fuzz:/ { on = 0 }
+       on && NF == 4 { printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$fuzz"
+  grep -E '^fuzz: [0-9]+ s per target' "$fuzz" | sed 's/^fuzz: /\n/' || true
+fi
 cat <<'NOTES'
 
 ## How to read this
