@@ -9,7 +9,7 @@
 namespace paxosfs::cli {
 namespace {
 
-constexpr const char* kKeyList = "data, mount, no-mount, verbose";
+constexpr const char* kKeyList = "data, mount, no-mount, verbose, reserve-mib";
 
 std::string_view Trim(std::string_view s) {
   const char* blanks = " \t\r";
@@ -30,6 +30,17 @@ std::optional<bool> ParseBool(std::string_view v) {
   return std::nullopt;
 }
 
+// A whole number of MiB, digits only (no sign, no unit).
+std::optional<uint64_t> ParseMib(std::string_view v) {
+  if (v.empty() || v.size() > 12) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
 // The fix for a key that is not one of ours but looks like one.
 std::string KeyHint(std::string_view key) {
   std::string k(key);
@@ -43,6 +54,7 @@ std::string KeyHint(std::string_view key) {
   }
   if (k == "no-mount" || k == "nomount") return "; write 'no-mount = true'";
   if (k == "verbose") return "; write 'verbose = true'";
+  if (k == "reserve" || k == "reserve-mib") return "; write 'reserve-mib = 256'";
   return std::string("; the keys are ") + kKeyList;
 }
 
@@ -77,6 +89,17 @@ Status SetKey(std::string_view key, std::string_view value,
   if (key == "mount") return path_value(&config->mount_point);
   if (key == "no-mount") return bool_value(&config->no_mount);
   if (key == "verbose") return bool_value(&config->verbose);
+  if (key == "reserve-mib") {
+    std::optional<uint64_t> n = ParseMib(value);
+    if (!n) {
+      return BadLine(file, line,
+                     "'reserve-mib = " + std::string(value) +
+                         "' is not a number of MiB; write e.g. 256 (0: no "
+                         "reserve)");
+    }
+    config->reserve_mib = *n;
+    return Status::Ok();
+  }
   return BadLine(file, line,
                  "unknown key '" + std::string(key) + "'" + KeyHint(key));
 }
@@ -155,6 +178,9 @@ void MergeServeConfig(const ServeConfig& config, const ServeFlagsGiven& given,
     if (config.no_mount) flags->no_mount = *config.no_mount;
   }
   if (!given.verbose && config.verbose) flags->verbose = *config.verbose;
+  if (!given.reserve_mib && config.reserve_mib) {
+    flags->reserve_mib = *config.reserve_mib;
+  }
 }
 
 }  // namespace paxosfs::cli
