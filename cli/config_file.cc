@@ -54,7 +54,8 @@ std::string KeyHint(std::string_view key) {
   }
   if (k == "no-mount" || k == "nomount") return "; write 'no-mount = true'";
   if (k == "verbose") return "; write 'verbose = true'";
-  if (k == "reserve" || k == "reserve-mib") return "; write 'reserve-mib = 256'";
+  if (k == "reserve" || k == "reserve-mib")
+    return "; write 'reserve-mib = 256'";
   return std::string("; the keys are ") + kKeyList;
 }
 

@@ -97,7 +97,8 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
       paxosfs::cli::MergeServeConfig(
           *file,
           {data->count() > 0, mount->count() > 0, no_mount->count() > 0,
-           verbose->count() > 0, serve->get_option("--reserve-mib")->count() > 0},
+           verbose->count() > 0,
+           serve->get_option("--reserve-mib")->count() > 0},
           &flags);
     }
     if (flags.data_dir.empty()) {

@@ -68,6 +68,19 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
   Status last = Status::Ok();
   std::optional<std::string> result;
   for (int attempt = 0; !result && Clock::now() < deadline; ++attempt) {
+    // While this node cannot apply (its store is full), a command that does
+    // not show up applied was most likely chosen already; offering it again
+    // would only add copies to every node's log.
+    if (attempt > 0 && !applier_->error().ok()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(
+          lock,
+          std::min(deadline,
+                   Clock::now() + milliseconds(options_.repropose_ms)),
+          [&] { return session->result.has_value(); });
+      result = session->result;
+      continue;
+    }
     last = driver_->Propose(encoded);
     if (!last.ok() && last.code() != StatusCode::kUnavailable) {
       // This node's log failed: it takes no further part, so waiting is
@@ -87,6 +100,12 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
     result = session->result;
   }
   Release(session);
+  Status apply_error = applier_->error();
+  if (!result && !apply_error.ok()) {
+    // Chosen or not, it cannot be applied here before the store recovers;
+    // say why (a full store is ENOSPC).
+    return apply_error;
+  }
   if (!result) {
     return Status::Unavailable("the command was not applied within " +
                                std::to_string(options_.request_timeout_ms) +

@@ -172,8 +172,8 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   if (!log.ok()) return Fail("log", log.status());
   if (recovery.torn_bytes_cut > 0) {
     Logf(LogLevel::kWarning, "log",
-         "cut %llu bytes of an unfinished write from %s (a crash during an "
-         "append; nothing acknowledged was lost)",
+         "cut %llu bytes of an unfinished write from %s (an append cut "
+         "short by a crash or a full disk; nothing acknowledged was lost)",
          static_cast<unsigned long long>(recovery.torn_bytes_cut),
          recovery.torn_segment.c_str());
   }

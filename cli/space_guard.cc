@@ -16,9 +16,9 @@ StatusOr<uint64_t> FreeBytes(const std::string& path) {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-bool GrowsData(const proto::Command& c,
-               const std::function<StatusOr<uint64_t>(uint64_t ino)>&
-                   current_size) {
+bool GrowsData(
+    const proto::Command& c,
+    const std::function<StatusOr<uint64_t>(uint64_t ino)>& current_size) {
   switch (c.op_case()) {
     case proto::Command::kCreate:
     case proto::Command::kMkdir:
@@ -44,9 +44,7 @@ bool GrowsData(const proto::Command& c,
 }
 
 SpaceGuard::SpaceGuard(std::string dir, uint64_t reserve_bytes, int cache_ms)
-    : dir_(std::move(dir)),
-      reserve_bytes_(reserve_bytes),
-      cache_(cache_ms) {}
+    : dir_(std::move(dir)), reserve_bytes_(reserve_bytes), cache_(cache_ms) {}
 
 bool SpaceGuard::BelowReserve() {
   if (reserve_bytes_ == 0) return false;
@@ -60,9 +58,9 @@ bool SpaceGuard::BelowReserve() {
   return free_ < reserve_bytes_;
 }
 
-Status SpaceGuard::Admit(const proto::Command& c,
-                         const std::function<StatusOr<uint64_t>(uint64_t ino)>&
-                             current_size) {
+Status SpaceGuard::Admit(
+    const proto::Command& c,
+    const std::function<StatusOr<uint64_t>(uint64_t ino)>& current_size) {
   // The disk is checked first: the size lookup a truncate needs costs a
   // store read, paid only when space is short.
   if (!BelowReserve() || !GrowsData(c, current_size)) return Status::Ok();

@@ -31,22 +31,24 @@ StatusOr<uint64_t> FreeBytes(const std::string& path);
 
 // Whether `c` can make the data on disk grow. A size change counts only if
 // it extends the file: `current_size` is asked for the inode's size then.
-bool GrowsData(const proto::Command& c,
-               const std::function<StatusOr<uint64_t>(uint64_t ino)>&
-                   current_size);
+bool GrowsData(
+    const proto::Command& c,
+    const std::function<StatusOr<uint64_t>(uint64_t ino)>& current_size);
 
 class SpaceGuard {
  public:
   // `reserve_bytes` 0 admits everything. Free space is read at most every
-  // `cache_ms` (a statvfs per write would be measurable).
-  SpaceGuard(std::string dir, uint64_t reserve_bytes, int cache_ms = 250);
+  // `cache_ms`: a statvfs costs about a microsecond, but a burst of small
+  // writes need not pay it each; a longer cache lets a fast writer overrun
+  // the reserve (1 MiB writes land every few ms).
+  SpaceGuard(std::string dir, uint64_t reserve_bytes, int cache_ms = 20);
 
   // kNoSpace naming the directory and the reserve if `c` grows the data
   // and free space is below the reserve; OK otherwise (also when free space
   // cannot be read: admission is a courtesy, the log stays the judge).
-  Status Admit(const proto::Command& c,
-               const std::function<StatusOr<uint64_t>(uint64_t ino)>&
-                   current_size);
+  Status Admit(
+      const proto::Command& c,
+      const std::function<StatusOr<uint64_t>(uint64_t ino)>& current_size);
 
   bool BelowReserve();
 
