@@ -37,8 +37,7 @@ bool FillDisk(const std::string& disk, uint64_t free_bytes) {
   if (!free.ok() || *free <= free_bytes) return free.ok();
   int fd = open((disk + "/filler").c_str(), O_WRONLY | O_CREAT, 0600);
   if (fd < 0) return false;
-  bool ok = posix_fallocate(fd, 0, static_cast<off_t>(*free - free_bytes)) ==
-            0;
+  bool ok = posix_fallocate(fd, 0, static_cast<off_t>(*free - free_bytes)) == 0;
   return close(fd) == 0 && ok;
 }
 
@@ -59,7 +58,8 @@ class DiskFullTest : public ::testing::Test {
     NodeSetup setup;
     setup.disk_mib = kDiskMib;
     cluster_ = std::make_unique<Cluster>(
-        3, std::vector<std::string>{"--reserve-mib", std::to_string(kReserveMib)},
+        3,
+        std::vector<std::string>{"--reserve-mib", std::to_string(kReserveMib)},
         nullptr, setup);
     leader_ = cluster_->WaitReady(seconds(60));
     ASSERT_NE(leader_, 0) << cluster_->LogTail(1);
@@ -101,8 +101,8 @@ TEST_F(DiskFullTest, AllNodesFull_WriterGetsEnospcAndRecovers) {
   }
   EXPECT_EQ(fsync(fd), 0) << strerror(errno);
   close(fd);
-  EXPECT_EQ(error, ENOSPC) << "after " << (written >> 20) << " MiB: "
-                           << strerror(error);
+  EXPECT_EQ(error, ENOSPC) << "after " << (written >> 20)
+                           << " MiB: " << strerror(error);
   // Growing the data is refused; a new file too.
   EXPECT_EQ(WriteFileError(Path(1, "new"), "x", false), ENOSPC);
   EXPECT_NE(mkdir(Path(1, "dir").c_str(), 0755), 0);
@@ -146,9 +146,9 @@ TEST_F(DiskFullTest, OneFollowerFull_StopsThenRestartsItselfAndCatchesUp) {
   std::vector<std::string> files;
   for (int i = 0; i < 24; ++i) {
     files.push_back(Pattern(kMiB, 200 + i));
-    ASSERT_EQ(WriteFileError(Path(leader_, "f" + std::to_string(i)), files[i],
-                             true),
-              0)
+    ASSERT_EQ(
+        WriteFileError(Path(leader_, "f" + std::to_string(i)), files[i], true),
+        0)
         << "write " << i << " through the leader";
   }
   ASSERT_TRUE(cluster_->WaitForLog(full, "out of disk space", seconds(30)))
@@ -180,8 +180,7 @@ std::vector<std::string> ShimPrefix(const std::string& data,
   if (const char* given = std::getenv("ASAN_OPTIONS")) {
     asan = std::string(given) + ":" + asan;
   }
-  return {"/usr/bin/env",
-          std::string("LD_PRELOAD=") + PAXOSFS_FAIL_FSYNC_SHIM,
+  return {"/usr/bin/env", std::string("LD_PRELOAD=") + PAXOSFS_FAIL_FSYNC_SHIM,
           "PAXOSFS_FAIL_FSYNC_PREFIX=" + data + under,
           "PAXOSFS_FAIL_FSYNC_TRIGGER=" + data + "-fail-fsync",
           "ASAN_OPTIONS=" + asan};
