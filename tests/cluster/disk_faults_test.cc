@@ -103,6 +103,7 @@ TEST_F(DiskFullTest, AllNodesFull_WriterGetsEnospcAndRecovers) {
   close(fd);
   EXPECT_EQ(error, ENOSPC) << "after " << (written >> 20)
                            << " MiB: " << strerror(error);
+  RecordProperty("mib_written_before_enospc", static_cast<int>(written >> 20));
   // Growing the data is refused; a new file too.
   EXPECT_EQ(WriteFileError(Path(1, "new"), "x", false), ENOSPC);
   EXPECT_NE(mkdir(Path(1, "dir").c_str(), 0755), 0);
@@ -156,6 +157,11 @@ TEST_F(DiskFullTest, OneFollowerFull_StopsThenRestartsItselfAndCatchesUp) {
   std::string log = cluster_->Log(full);
   EXPECT_NE(log.find("the log cannot be written"), std::string::npos) << log;
   EXPECT_NE(log.find("restarts itself"), std::string::npos) << log;
+  auto stopped = cluster_->Status(full);
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_NE(stopped->problem().find("takes no part: no space left"),
+            std::string::npos)
+      << stopped->problem();
 
   ASSERT_EQ(unlink((cluster_->disk(full) + "/filler").c_str()), 0);
   ASSERT_TRUE(cluster_->WaitForLog(full, "again; restarting", seconds(30)))
@@ -167,6 +173,7 @@ TEST_F(DiskFullTest, OneFollowerFull_StopsThenRestartsItselfAndCatchesUp) {
   EXPECT_EQ(cluster_->Pid(full), pid);  // Restarted in place.
   EXPECT_EQ(kill(pid, 0), 0);
   ASSERT_TRUE(cluster_->WaitConverged(seconds(60))) << cluster_->LogTail(full);
+  EXPECT_EQ(cluster_->Status(full)->problem(), "");
   for (int i = 0; i < 24; i += 5) {
     EXPECT_EQ(ReadFile(Path(full, "f" + std::to_string(i))), files[i]);
   }
@@ -308,6 +315,8 @@ TEST_F(FsyncFailTest, StoreFsyncFails_DurableIndexHoldsAndLogKept) {
   EXPECT_EQ(later->durable_index(), durable);
   EXPECT_LE(later->log_first_slot(), durable + 1);
   EXPECT_LT(later->applied_index(), cluster_->Status(healthy)->applied_index());
+  EXPECT_NE(later->problem().find("cannot apply: I/O error"), std::string::npos)
+      << later->problem();
 
   cluster_->Stop(node);
   RestartWithoutShim(node);
