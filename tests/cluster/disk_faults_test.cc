@@ -157,6 +157,12 @@ TEST_F(DiskFullTest, OneFollowerFull_StopsThenRestartsItselfAndCatchesUp) {
   std::string log = cluster_->Log(full);
   EXPECT_NE(log.find("the log cannot be written"), std::string::npos) << log;
   EXPECT_NE(log.find("restarts itself"), std::string::npos) << log;
+  // On the stopped node every operation says why at once: ENOSPC, for a
+  // stat too (its read barrier needs a node that takes part), never EIO.
+  EXPECT_EQ(WriteFileError(Path(full, "refused"), "x", false), ENOSPC);
+  struct stat st;
+  EXPECT_NE(stat(Path(full, "f0").c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOSPC) << strerror(errno);
   auto stopped = cluster_->Status(full);
   ASSERT_TRUE(stopped.has_value());
   EXPECT_NE(stopped->problem().find("takes no part: no space left"),
