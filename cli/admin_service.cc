@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "cli/input_checks.h"
 #include "cli/version.h"
 #include "replica/core/codec.h"
 
@@ -120,6 +121,15 @@ grpc::Status AdminService::Change(const proto::MemberChangeRequest& request,
       request.kind() > proto::MemberChangeRequest::REMOVE) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "unknown membership change kind");
+  }
+  if (request.kind() == proto::MemberChangeRequest::ADD_LEARNER) {
+    // Also checked by the CLI; a bad address in the log would be dialled by
+    // every member forever.
+    Status address = CheckAddress(request.address());
+    if (!address.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "the new member's address " + address.message());
+    }
   }
   change.node = request.node();
   change.address = request.address();

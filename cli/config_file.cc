@@ -2,9 +2,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+
+#include "cli/input_checks.h"
 
 namespace paxosfs::cli {
 namespace {
@@ -28,17 +31,6 @@ std::optional<bool> ParseBool(std::string_view v) {
   if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
   if (v == "false" || v == "no" || v == "off" || v == "0") return false;
   return std::nullopt;
-}
-
-// A whole number of MiB, digits only (no sign, no unit).
-std::optional<uint64_t> ParseMib(std::string_view v) {
-  if (v.empty() || v.size() > 12) return std::nullopt;
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return n;
 }
 
 // The fix for a key that is not one of ours but looks like one.
@@ -91,12 +83,11 @@ Status SetKey(std::string_view key, std::string_view value,
   if (key == "no-mount") return bool_value(&config->no_mount);
   if (key == "verbose") return bool_value(&config->verbose);
   if (key == "reserve-mib") {
-    std::optional<uint64_t> n = ParseMib(value);
-    if (!n) {
-      return BadLine(file, line,
-                     "'reserve-mib = " + std::string(value) +
-                         "' is not a number of MiB; write e.g. 256 (0: no "
-                         "reserve)");
+    auto n = ParseWholeNumber(std::string(value), 0, 1 << 20, "MiB");
+    if (!n.ok()) {
+      return BadLine(
+          file, line,
+          "reserve-mib: " + n.status().message() + " (0: no reserve)");
     }
     config->reserve_mib = *n;
     return Status::Ok();
@@ -153,6 +144,12 @@ StatusOr<ServeConfig> ParseServeConfig(std::string_view text,
 }
 
 StatusOr<ServeConfig> ReadServeConfig(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::InvalidArgument(
+        path + " is a directory; give the configuration file (e.g. " + path +
+        "/main.conf)");
+  }
   std::ifstream in(path);
   if (!in) {
     int err = errno;

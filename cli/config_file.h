@@ -50,7 +50,7 @@ StatusOr<ServeConfig> ParseServeConfig(std::string_view text,
                                        const std::string& file_name);
 
 // Reads and parses `path`: kNotFound if it does not exist, kIOError if it
-// cannot be read, kInvalidArgument for a bad line.
+// cannot be read, kInvalidArgument for a directory or a bad line.
 StatusOr<ServeConfig> ReadServeConfig(const std::string& path);
 
 // Which options of `paxosfs serve` were given on the command line.

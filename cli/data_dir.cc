@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "cli/input_checks.h"
 #include "common/checksum.h"
 
 namespace paxosfs::cli {
@@ -115,6 +116,11 @@ StatusOr<std::vector<Member>> ParseMembers(const std::string& text) {
     if (!ids.insert(id).second) {
       return Status::InvalidArgument("member id " + std::to_string(id) +
                                      " appears twice");
+    }
+    Status address = CheckAddress(item.substr(at + 1));
+    if (!address.ok()) {
+      return Status::InvalidArgument("bad member '" + item + "': its address " +
+                                     address.message());
     }
     members.push_back({id, item.substr(at + 1)});
   }

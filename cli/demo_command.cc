@@ -56,7 +56,15 @@ int Init(const DemoFlags& flags, const std::string& self,
     nodes->push_back(n);
   }
   for (DemoNode& n : *nodes) {
-    std::filesystem::create_directories(n.mnt);
+    std::error_code ec;
+    std::filesystem::create_directories(n.mnt, ec);
+    if (ec) {
+      std::fprintf(stderr,
+                   "paxosfs demo: --dir %s: cannot create %s: %s; give a "
+                   "directory you can write\n",
+                   flags.dir.c_str(), n.mnt.c_str(), ec.message().c_str());
+      return 1;
+    }
     if (!ReadIdentity(n.data).ok()) {  // Else kept from an earlier demo.
       std::vector<std::string> argv = {
           self,           "init",   "--data",    n.data,

@@ -2,8 +2,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include "cli/data_dir.h"
+#include "cli/dir_claim.h"
+#include "cli/input_checks.h"
 #include "cli/tls_files.h"
 #include "common/clock.h"
 #include "log/file_log.h"
@@ -32,6 +35,48 @@ Status WriteBootstrapLog(const std::string& data_dir, const Identity& id) {
   return replica::BootstrapLog(log->get(), GenesisConfig(id), id.node_id);
 }
 
+// Every member of --members: a founder id in range, a distinct address,
+// and this node at its --listen address.
+Status CheckFounders(const Identity& id) {
+  std::set<std::string> addresses;
+  bool listed = false;
+  for (const Member& m : id.members) {
+    if (m.id > kMaxFounderNodeId) {
+      return Status::InvalidArgument(
+          "--members: node id " + std::to_string(m.id) +
+          " is too large; number the founders from 1 (at most " +
+          std::to_string(kMaxFounderNodeId) + ")");
+    }
+    if (!addresses.insert(m.address).second) {
+      return Status::InvalidArgument("--members: the address " + m.address +
+                                     " is given to two nodes; give each node "
+                                     "its own HOST:PORT");
+    }
+    if (m.id != id.node_id) continue;
+    listed = true;
+    if (m.address != id.listen) {
+      return Status::InvalidArgument(
+          "--members gives node " + std::to_string(m.id) + " the address " +
+          m.address + " but --listen is " + id.listen + "; make them the same");
+    }
+  }
+  if (!listed) {
+    return Status::InvalidArgument(
+        "--members does not list this node (" + std::to_string(id.node_id) +
+        "); add " + std::to_string(id.node_id) + "@" + id.listen);
+  }
+  return Status::Ok();
+}
+
+// TLS files, then the log, then the identity: a directory with an identity
+// is a whole node.
+Status CreateNode(const InitFlags& flags, const Identity& id) {
+  PAXOSFS_RETURN_IF_ERROR(CreateFounderTls(flags.data_dir, id.cluster_id,
+                                           id.node_id, flags.ca_from));
+  PAXOSFS_RETURN_IF_ERROR(WriteBootstrapLog(flags.data_dir, id));
+  return CreateDataDir(flags.data_dir, id);
+}
+
 }  // namespace
 
 int RunInit(const InitFlags& flags) {
@@ -43,48 +88,33 @@ int RunInit(const InitFlags& flags) {
   auto members = ParseMembers(
       flags.members.empty() ? std::to_string(flags.node_id) + "@" + flags.listen
                             : flags.members);
-  if (!members.ok()) {
-    std::fprintf(stderr, "paxosfs init: --members: %s\n",
-                 members.status().message().c_str());
-    return 2;
+  Status s =
+      members.ok() ? Status::Ok() : members.status().WithContext("--members");
+  if (s.ok()) {
+    id.members = std::move(members).value();
+    s = CheckFounders(id);
   }
-  id.members = std::move(members).value();
-  bool listed = false;
-  for (const Member& m : id.members) {
-    if (m.id == id.node_id) {
-      listed = true;
-      if (m.address != id.listen) {
-        std::fprintf(stderr,
-                     "paxosfs init: --members gives node %llu the address %s "
-                     "but --listen is %s; make them the same\n",
-                     static_cast<unsigned long long>(m.id), m.address.c_str(),
-                     id.listen.c_str());
-        return 2;
-      }
+  if (!s.ok()) {
+    std::fprintf(stderr, "paxosfs init: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  // Checked before anything is written: never replace a node's keys.
+  s = ReadIdentity(flags.data_dir).status();
+  if (s.ok()) {
+    s = CreateDataDir(flags.data_dir, id);  // Says which node is there.
+  } else if (s.code() == StatusCode::kNotFound) {
+    auto claim = DirClaim::Make(flags.data_dir, "--data");
+    s = claim.ok() ? CreateNode(flags, id) : claim.status();
+    if (s.ok()) {
+      (*claim)->Keep();
+    } else if (claim.ok()) {
+      s = Status(s.code(),
+                 s.message() + " (nothing was left in " + flags.data_dir + ")");
     }
   }
-  if (!listed) {
-    std::fprintf(stderr,
-                 "paxosfs init: --members does not list this node (%llu); add "
-                 "%llu@%s\n",
-                 static_cast<unsigned long long>(id.node_id),
-                 static_cast<unsigned long long>(id.node_id),
-                 id.listen.c_str());
-    return 2;
-  }
-  // Checked before the TLS files are written: never replace a node's keys.
-  Status s = ReadIdentity(flags.data_dir).status();
-  if (s.ok() || s.code() != StatusCode::kNotFound) {
-    s = CreateDataDir(flags.data_dir, id);  // Says what is there.
-  } else {
-    s = CreateFounderTls(flags.data_dir, id.cluster_id, id.node_id,
-                         flags.ca_from);
-    if (s.ok()) s = CreateDataDir(flags.data_dir, id);
-  }
-  if (s.ok()) s = WriteBootstrapLog(flags.data_dir, id);
   if (!s.ok()) {
     std::fprintf(stderr, "paxosfs init: %s\n", s.ToString().c_str());
-    return 1;
+    return kExitFailed;
   }
   std::printf("initialised node %llu of cluster %s in %s (members %s)\n",
               static_cast<unsigned long long>(id.node_id),

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "cli/data_dir.h"
+#include "cli/dir_claim.h"
+#include "cli/input_checks.h"
 #include "cli/rebuild.h"
 #include "cli/tls_files.h"
 #include "log/file_log.h"
@@ -26,7 +28,12 @@ constexpr int kAdmitTimeoutMs = 90'000;
 
 int Fail(const std::string& what) {
   std::fprintf(stderr, "paxosfs join: %s\n", what.c_str());
-  return 1;
+  return kExitFailed;
+}
+
+// Said of a join that failed before the cluster could have admitted it.
+std::string Removed(const DirClaim* claim, const std::string& dir) {
+  return claim == nullptr ? "" : " (nothing was left in " + dir + ")";
 }
 
 // A fresh acceptor identity for this disk: it votes only once a
@@ -131,8 +138,16 @@ StatusOr<proto::AdmitReply> RedeemToken(const JoinFlags& flags,
   proto::AdmitReply reply;
   grpc::Status s = stub->Admit(&ctx, request, &reply);
   if (!s.ok()) {
-    return Status::PermissionDenied("the cluster did not admit this node: " +
-                                    s.error_message());
+    // Without an answer the peer may have admitted this node all the same.
+    bool answered = s.error_code() != grpc::StatusCode::UNAVAILABLE &&
+                    s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED &&
+                    s.error_code() != grpc::StatusCode::CANCELLED &&
+                    s.error_code() != grpc::StatusCode::UNKNOWN &&
+                    s.error_code() != grpc::StatusCode::INTERNAL;
+    std::string what =
+        "the cluster did not admit this node: " + s.error_message();
+    return answered ? Status::PermissionDenied(what)
+                    : Status::Unavailable(what);
   }
   Status valid = tls::VerifySignedBy(reply.node_cert(), ca);
   if (valid.ok()) valid = tls::CheckKeyMatches(reply.node_cert(), key);
@@ -140,26 +155,51 @@ StatusOr<proto::AdmitReply> RedeemToken(const JoinFlags& flags,
   return reply;
 }
 
+// A directory holding a key but no identity is a join that was
+// interrupted once its token may have been sent: it resumes with that key.
+bool InterruptedJoin(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(TlsDir(dir) + "/node.key", ec);
+}
+
 int Admit(const JoinFlags& flags) {
   const std::string& dir = flags.serve.data_dir;
   if (flags.token.empty()) {
-    return Fail(
-        "give --token TOKEN; create one with `paxosfs token create "
-        "--data DIR` on a node that holds the cluster's CA");
+    std::fprintf(stderr,
+                 "paxosfs join: %s holds no node yet, so give --token TOKEN; "
+                 "create one with `paxosfs token create --data DIR` on a "
+                 "node that holds the cluster's CA\n",
+                 dir.c_str());
+    return kExitUsage;
   }
   auto token = tls::ParseToken(flags.token);
-  if (!token.ok()) return Fail(token.status().message());
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Fail("cannot create " + dir + ": " + ec.message());
+  if (!token.ok()) {
+    std::fprintf(stderr, "paxosfs join: --token: %s\n",
+                 token.status().message().c_str());
+    return kExitUsage;
+  }
+  std::unique_ptr<DirClaim> claim;
+  if (!InterruptedJoin(dir)) {
+    auto made = DirClaim::Make(dir, "--data");
+    if (!made.ok()) return Fail(made.status().message());
+    claim = std::move(made).value();
+  }
   auto key = JoinerKey(dir);
   if (!key.ok()) return Fail(key.status().ToString());
   auto ca = FetchPinnedCa(flags.peer, *token);
-  if (!ca.ok()) return Fail(ca.status().message());
+  if (!ca.ok()) return Fail(ca.status().message() + Removed(claim.get(), dir));
   std::fprintf(stderr, "asking the cluster at %s to admit %s as a learner\n",
                flags.peer.c_str(), flags.listen.c_str());
   auto reply = RedeemToken(flags, *ca, *key);
-  if (!reply.ok()) return Fail(reply.status().message());
+  if (!reply.ok() && reply.status().code() != StatusCode::kUnavailable) {
+    return Fail(reply.status().message() + Removed(claim.get(), dir));
+  }
+  // Admitted, or perhaps: only this key can redeem the token from now on.
+  if (claim) claim->Keep();
+  if (!reply.ok()) {
+    return Fail(reply.status().message() + "; kept " + TlsDir(dir) +
+                "/node.key: run the same `paxosfs join` again to resume");
+  }
   Status s = WriteTlsFile(dir, "ca.crt", *ca);
   if (s.ok()) s = WriteTlsFile(dir, "node.crt", reply->node_cert());
   if (s.ok()) s = WriteJoinLog(dir, reply->configs());
@@ -170,11 +210,33 @@ int Admit(const JoinFlags& flags) {
   id.listen = flags.listen;
   id.members = GenesisMembers(reply->configs());
   if (s.ok()) s = CreateDataDir(dir, id);
-  if (!s.ok()) return Fail(s.ToString());
+  if (!s.ok()) {
+    return Fail(s.ToString() +
+                "; the node was admitted: run the same `paxosfs join` again "
+                "to finish");
+  }
   std::fprintf(stderr, "admitted as node %llu of cluster %s\n",
                static_cast<unsigned long long>(id.node_id),
                id.cluster_id.c_str());
   return 0;
+}
+
+// A token given to resume a join must be of the cluster the data
+// directory already belongs to: else the user meant another directory.
+Status SameClusterAsToken(const JoinFlags& flags) {
+  if (flags.token.empty()) return Status::Ok();
+  auto token = tls::ParseToken(flags.token);
+  if (!token.ok()) return token.status().WithContext("--token");
+  auto tls = LoadNodeTls(flags.serve.data_dir);
+  if (!tls.ok()) return tls.status();
+  auto fingerprint = tls::Fingerprint(tls->ca_pem);
+  if (fingerprint.ok() && *fingerprint == token->ca_fingerprint) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      flags.serve.data_dir +
+      " already holds a node of another cluster than the token's; give "
+      "--data a new or empty directory to join with");
 }
 
 }  // namespace
@@ -182,6 +244,9 @@ int Admit(const JoinFlags& flags) {
 int RunJoin(const JoinFlags& flags) {
   auto existing = ReadIdentity(flags.serve.data_dir);
   if (existing.ok()) {
+    if (Status same = SameClusterAsToken(flags); !same.ok()) {
+      return Fail(same.message());
+    }
     if (existing->listen != flags.listen) {
       return Fail(flags.serve.data_dir + " belongs to node " +
                   std::to_string(existing->node_id) + " listening on " +
@@ -196,6 +261,8 @@ int RunJoin(const JoinFlags& flags) {
                                                   : "already joined, serving");
   } else if (existing.status().code() != StatusCode::kNotFound) {
     return Fail(existing.status().ToString());
+  } else if (Status mount = CheckMountFlags(flags.serve); !mount.ok()) {
+    return Fail(mount.message());  // Before the cluster admits this node.
   } else if (int rc = Admit(flags); rc != 0) {
     return rc;
   }

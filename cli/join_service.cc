@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/admin_client.h"
+#include "cli/input_checks.h"
 #include "cli/tls_files.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -98,8 +99,10 @@ Status JoinService::DoAdmit(const proto::AdmitRequest& request,
   if (!valid.ok()) {
     return Status(valid.code(), valid.message() + IssuerAt(*token));
   }
-  if (request.address().empty()) {
-    return Status::InvalidArgument("the join request names no address");
+  Status address = CheckAddress(request.address());
+  if (!address.ok()) {
+    return Status::InvalidArgument("the joiner's --listen " +
+                                   address.message());
   }
   PAXOSFS_RETURN_IF_ERROR(
       Redeem(*token, tls::Sha256Hex(request.public_key()), request.address()));

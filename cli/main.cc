@@ -8,14 +8,29 @@
 #include "cli/config_file.h"
 #include "cli/demo_command.h"
 #include "cli/init_command.h"
+#include "cli/input_checks.h"
 #include "cli/join_command.h"
 #include "cli/members_command.h"
 #include "cli/serve_command.h"
 #include "cli/status_command.h"
 #include "cli/token_command.h"
+#include "cli/validators.h"
 #include "cli/version.h"
 
 namespace {
+
+// The mount point as the kernel lists it, so that a stale mount there is
+// recognised (fuse::PrepareMountPoint) and `status` shows where it is.
+void AbsoluteMountPoint(paxosfs::cli::ServeFlags* flags) {
+  if (flags->no_mount || flags->mount_point.empty()) return;
+  std::error_code ec;
+  std::filesystem::path path =
+      std::filesystem::absolute(flags->mount_point, ec);
+  if (!ec) flags->mount_point = path.lexically_normal().string();
+  while (flags->mount_point.size() > 1 && flags->mount_point.back() == '/') {
+    flags->mount_point.pop_back();
+  }
+}
 
 void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
   CLI::App* init = app.add_subcommand(
@@ -24,12 +39,15 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
       ->required();
   init->add_option("--listen", flags.listen,
                    "HOST:PORT this node's peer service listens on")
-      ->required();
+      ->required()
+      ->check(paxosfs::cli::AddressValue());
   init->add_option("--node-id", flags.node_id, "This node's id (>= 1)")
-      ->check(CLI::PositiveNumber)
+      ->check(paxosfs::cli::WholeNumberValue(1, paxosfs::cli::kMaxFounderNodeId,
+                                             "node id"))
       ->capture_default_str();
   init->add_option("--cluster-id", flags.cluster_id,
-                   "Cluster id shared by every member (default: random)");
+                   "Cluster id shared by every member (default: random)")
+      ->check(paxosfs::cli::ClusterIdValue());
   init->add_option("--members", flags.members,
                    "The initial voters, ID@HOST:PORT,... (default: this node "
                    "alone)");
@@ -46,25 +64,25 @@ void AddNodeTuning(CLI::App* command, paxosfs::cli::ServeFlags& flags) {
                    "Writes that grow the data get ENOSPC while less than this "
                    "many MiB are free on the data directory's file system (0: "
                    "no reserve)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(paxosfs::cli::WholeNumberValue(0, 1 << 20, "MiB"))
       ->capture_default_str();
   command
       ->add_option("--snapshot-rate", flags.snapshot_rate_mib,
                    "MiB/s this node may send as snapshots to joining nodes "
                    "(0: no bound)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(paxosfs::cli::WholeNumberValue(0, 1 << 20, "MiB/s"))
       ->capture_default_str();
   command
       ->add_option("--log-keep-slots", flags.log_keep_slots,
                    "Log entries kept below the checkpoint for lagging peers; "
                    "a peer further behind is rebuilt from a snapshot")
-      ->check(CLI::PositiveNumber)
+      ->check(paxosfs::cli::WholeNumberValue(1, 1'000'000'000, "slots"))
       ->capture_default_str();
   command
       ->add_option("--log-keep-mib", flags.log_keep_mib,
                    "At most this many MiB of log entries are kept below the "
                    "checkpoint (whichever of the two bounds keeps less)")
-      ->check(CLI::PositiveNumber)
+      ->check(paxosfs::cli::WholeNumberValue(1, 1 << 20, "MiB"))
       ->capture_default_str();
 }
 
@@ -90,9 +108,9 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
     if (!config->empty()) {
       auto file = paxosfs::cli::ReadServeConfig(*config);
       if (!file.ok()) {
-        std::fprintf(stderr, "paxosfs serve: config: %s\n",
+        std::fprintf(stderr, "paxosfs serve: --config: %s\n",
                      file.status().ToString().c_str());
-        std::exit(2);
+        std::exit(paxosfs::cli::kExitUsage);
       }
       paxosfs::cli::MergeServeConfig(
           *file,
@@ -105,15 +123,16 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
       std::fprintf(stderr,
                    "paxosfs serve: give --data DIR, or 'data = DIR' in the "
                    "--config file\n");
-      std::exit(2);
+      std::exit(paxosfs::cli::kExitUsage);
     }
     if (!flags.no_mount && flags.mount_point.empty()) {
       std::fprintf(stderr,
                    "paxosfs serve: give --mount DIR (an empty directory), or "
                    "--no-mount to replicate without mounting (or 'mount = DIR' "
                    "or 'no-mount = true' in the --config file)\n");
-      std::exit(2);
+      std::exit(paxosfs::cli::kExitUsage);
     }
+    AbsoluteMountPoint(&flags);
     std::exit(paxosfs::cli::RunServe(flags));
   });
 }
@@ -123,7 +142,8 @@ void AddJoin(CLI::App& app, paxosfs::cli::JoinFlags& flags) {
       "join", "Make a new node a member of a running cluster, then serve");
   join->add_option("--peer", flags.peer,
                    "HOST:PORT of the member that created the token")
-      ->required();
+      ->required()
+      ->check(paxosfs::cli::AddressValue());
   join->add_option("--token", flags.token,
                    "Join token from `paxosfs token create` (not needed to "
                    "resume an interrupted join)");
@@ -132,7 +152,8 @@ void AddJoin(CLI::App& app, paxosfs::cli::JoinFlags& flags) {
       ->required();
   join->add_option("--listen", flags.listen,
                    "HOST:PORT this node's peer service listens on")
-      ->required();
+      ->required()
+      ->check(paxosfs::cli::AddressValue());
   auto* mount = join->add_option("--mount", flags.serve.mount_point,
                                  "Empty directory to mount");
   auto* no_mount =
@@ -148,8 +169,16 @@ void AddJoin(CLI::App& app, paxosfs::cli::JoinFlags& flags) {
       std::fprintf(stderr,
                    "paxosfs join: give --mount DIR (an empty directory), or "
                    "--no-mount to replicate without mounting\n");
-      std::exit(2);
+      std::exit(paxosfs::cli::kExitUsage);
     }
+    if (flags.listen == flags.peer) {
+      std::fprintf(stderr,
+                   "paxosfs join: --listen %s is the address of --peer; give "
+                   "this node's own HOST:PORT\n",
+                   flags.listen.c_str());
+      std::exit(paxosfs::cli::kExitUsage);
+    }
+    AbsoluteMountPoint(&flags.serve);
     std::exit(paxosfs::cli::RunJoin(flags));
   });
 }
@@ -162,8 +191,10 @@ void AddAdminAccess(CLI::App* command, std::string& data_dir,
                    "Data directory of a node of the cluster: its tls/ "
                    "certificate authenticates this command")
       ->capture_default_str();
-  command->add_option("--peer", peer,
-                      "HOST:PORT of any member (default: the --data node)");
+  command
+      ->add_option("--peer", peer,
+                   "HOST:PORT of any member (default: the --data node)")
+      ->check(paxosfs::cli::AddressValue());
 }
 
 void AddToken(CLI::App& app, paxosfs::cli::TokenFlags& flags) {
@@ -188,11 +219,13 @@ void AddMembers(CLI::App& app, paxosfs::cli::MembersFlags& flags) {
   members
       ->add_option("--timeout-ms", flags.timeout_ms,
                    "How long to look for a leader that takes the change")
+      ->check(paxosfs::cli::WholeNumberValue(1, 3'600'000, "ms"))
       ->capture_default_str();
   CLI::App* add = members->add_subcommand(
       "add", "Admit a learner at an address (its `join` then finds itself)");
   add->add_option("address", flags.address, "HOST:PORT of its peer service")
-      ->required();
+      ->required()
+      ->check(paxosfs::cli::AddressValue());
   struct Change {
     const char* name;
     const char* help;
@@ -203,7 +236,7 @@ void AddMembers(CLI::App& app, paxosfs::cli::MembersFlags& flags) {
     CLI::App* sub = members->add_subcommand(c.name, c.help);
     sub->add_option("node", flags.node, "The node's id")
         ->required()
-        ->check(CLI::PositiveNumber);
+        ->check(paxosfs::cli::WholeNumberValue(1, UINT64_MAX, "node id"));
     sub->add_flag("--force", flags.force,
                   "Do it even if the cluster may lose its quorum of voters");
   }
@@ -231,11 +264,11 @@ void AddDemo(CLI::App& app, paxosfs::cli::DemoFlags& flags, std::string self) {
   demo->add_option("--dir", flags.dir, "Where node<i>/ directories go")
       ->capture_default_str();
   demo->add_option("--nodes", flags.nodes, "Number of nodes (voters)")
-      ->check(CLI::Range(1, 9))
+      ->check(paxosfs::cli::WholeNumberValue(1, 9, "nodes"))
       ->capture_default_str();
   demo->add_option("--base-port", flags.base_port,
                    "Node i listens on 127.0.0.1:(base-port + i - 1)")
-      ->check(CLI::Range(1024, 65000))
+      ->check(paxosfs::cli::WholeNumberValue(1024, 65000, "port"))
       ->capture_default_str();
   demo->callback(
       [&flags, self] { std::exit(paxosfs::cli::RunDemo(flags, self)); });
@@ -270,7 +303,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return paxosfs::cli::ReportParseError(app, e);
   }
   std::fputs(app.help().c_str(), stdout);
   return 0;

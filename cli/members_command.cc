@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/admin_client.h"
+#include "cli/input_checks.h"
 #include "cli/tls_files.h"
 
 namespace paxosfs::cli {
@@ -17,7 +18,7 @@ constexpr uint64_t kCaughtUpSlots = 1000;
 
 int Fail(const std::string& what) {
   std::fprintf(stderr, "paxosfs members: %s\n", what.c_str());
-  return 1;
+  return kExitFailed;
 }
 
 int List(const tls::Material& tls, const proto::NodeStatus& view,

@@ -193,12 +193,19 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   auto source = snapshot::SnapshotSource::Create(source_options);
   if (!source.ok()) return Fail("snapshot service", source.status());
 
+  // The applier runs from its construction and the driver delivers what it
+  // learns from peers at once, before the backend exists; until then no
+  // request of this process waits and nothing is mounted, so there is
+  // nobody to tell.
   std::unique_ptr<NodeBackend> backend;
+  std::atomic<NodeBackend*> backend_ptr{nullptr};
   replica::Applier applier(
       fs->get(), replica::Applier::Options(),
-      [&backend](uint64_t slot, const std::vector<std::string>& commands,
-                 const std::vector<std::string>& results) {
-        backend->OnApplied(slot, commands, results);
+      [&backend_ptr](uint64_t slot, const std::vector<std::string>& commands,
+                     const std::vector<std::string>& results) {
+        if (NodeBackend* b = backend_ptr.load()) {
+          b->OnApplied(slot, commands, results);
+        }
       });
 
   AdminService admin(id, flags.no_mount ? "" : flags.mount_point, fs->get(),
@@ -242,6 +249,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
       static_cast<uint64_t>(SystemClock::Instance().WallNanos() / 1'000'000);
   backend = std::make_unique<NodeBackend>(backend_options, fs->get(),
                                           driver->get(), &applier);
+  backend_ptr.store(backend.get());
 
   std::unique_ptr<fuse::Mount> mount;
   if (!flags.no_mount) {
@@ -302,6 +310,11 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
 
 }  // namespace
 
+Status CheckMountFlags(const ServeFlags& flags) {
+  if (flags.no_mount) return Status::Ok();
+  return fuse::PrepareMountPoint(flags.mount_point);
+}
+
 int RunServe(const ServeFlags& flags) {
   if (flags.verbose) SetLogLevel(LogLevel::kDebug);
   // Log values and chunks are up to megabytes and churn constantly. glibc
@@ -313,6 +326,8 @@ int RunServe(const ServeFlags& flags) {
   sigset_t stop_signals = BlockStopSignals();
   auto identity = ReadIdentity(flags.data_dir);
   if (!identity.ok()) return Fail("data directory", identity.status());
+  Status mount = CheckMountFlags(flags);
+  if (!mount.ok()) return Fail("mount", mount);
   int outcome = ServeOnce(flags, *identity, stop_signals);
   if (outcome != kRebuild && outcome != kRestart) return outcome;
   ExecuteAgain();

@@ -10,6 +10,8 @@
 
 #include <string>
 
+#include "common/status.h"
+
 namespace paxosfs::cli {
 
 struct ServeFlags {
@@ -39,5 +41,9 @@ struct ServeFlags {
 
 // Returns the process exit code; errors go to stderr saying what to do.
 int RunServe(const ServeFlags& flags);
+
+// The mount point of `flags` is usable (fuse::PrepareMountPoint), or
+// `no_mount` is set: checked before a command starts anything.
+Status CheckMountFlags(const ServeFlags& flags);
 
 }  // namespace paxosfs::cli

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/admin_client.h"
+#include "cli/input_checks.h"
 #include "cli/tls_files.h"
 
 namespace paxosfs::cli {
@@ -93,7 +94,7 @@ int RunStatus(const StatusFlags& flags) {
   if (!access.ok()) {
     std::fprintf(stderr, "paxosfs status: %s\n",
                  access.status().ToString().c_str());
-    return 1;
+    return kExitFailed;
   }
   const tls::Material& tls = access->tls;
   Answer first = Ask(tls, access->peer, flags.timeout_ms);
@@ -102,7 +103,7 @@ int RunStatus(const StatusFlags& flags) {
                  "paxosfs status: no answer from %s (%s); check the address "
                  "and that `paxosfs serve` runs there\n",
                  access->peer.c_str(), first.error.c_str());
-    return 1;
+    return kExitFailed;
   }
   std::vector<Answer> answers;
   bool all = true;
@@ -126,7 +127,7 @@ int RunStatus(const StatusFlags& flags) {
   } else {
     PrintTable(*first.status, answers, chosen_max);
   }
-  return all ? 0 : 2;
+  return all ? kExitOk : kExitPartial;
 }
 
 }  // namespace paxosfs::cli

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/data_dir.h"
+#include "cli/input_checks.h"
 #include "cli/tls_files.h"
 #include "common/clock.h"
 #include "tls/token.h"
@@ -12,10 +13,13 @@ namespace paxosfs::cli {
 int RunTokenCreate(const TokenFlags& flags) {
   auto fail = [](const std::string& what) {
     std::fprintf(stderr, "paxosfs token create: %s\n", what.c_str());
-    return 1;
+    return kExitFailed;
   };
   auto ttl = tls::ParseTtl(flags.ttl);
-  if (!ttl.ok()) return fail(ttl.status().message());
+  if (!ttl.ok()) {
+    fail(ttl.status().message());
+    return kExitUsage;
+  }
   auto id = ReadIdentity(flags.data_dir);
   if (!id.ok()) return fail(id.status().ToString());
   auto ca = LoadCa(TlsDir(flags.data_dir));

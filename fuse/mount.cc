@@ -161,8 +161,7 @@ void Init(void*, fuse_conn_info* conn) {
 }
 
 Status MountImpl::Start() {
-  PAXOSFS_RETURN_IF_ERROR(DetachStaleMount(options_.mount_point));
-  PAXOSFS_RETURN_IF_ERROR(CheckMountPoint(options_.mount_point));
+  PAXOSFS_RETURN_IF_ERROR(PrepareMountPoint(options_.mount_point));
   fuse_lowlevel_ops ops = {};
   ops.init = Init;
   AddNamespaceOps(&ops);
@@ -274,6 +273,11 @@ Status DetachStaleMount(const std::string& path) {
        "detached a stale mount at %s left by a process that died",
        path.c_str());
   return Status::Ok();
+}
+
+Status PrepareMountPoint(const std::string& path) {
+  PAXOSFS_RETURN_IF_ERROR(DetachStaleMount(path));
+  return CheckMountPoint(path);
 }
 
 StatusOr<std::unique_ptr<Mount>> Mount::Start(const MountOptions& options,

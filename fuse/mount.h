@@ -57,4 +57,10 @@ class Mount {
 // daemon). Returns OK if nothing was mounted there.
 Status DetachStaleMount(const std::string& path);
 
+// What Mount::Start checks before mounting, for callers that refuse a bad
+// mount point before doing anything else: a stale mount at `path` is
+// detached, then `path` must be an existing, empty directory nothing else
+// is mounted on. Errors name the path and say what to do.
+Status PrepareMountPoint(const std::string& path);
+
 }  // namespace paxosfs::fuse

@@ -471,7 +471,10 @@ void DriverImpl::UpdateStatus() {
   status_.promised = core_->promised();
   status_.is_leader = core_->role() == Role::kLeader;
   status_.lease_valid = status_.is_leader && core_->CanServeLocalRead(now);
-  status_.voting = core_->IsAcceptor();
+  // The core keeps accepting for every remembered configuration (an older
+  // one may still govern slots in the window); a user asks whether the
+  // latest one counts this node's vote.
+  status_.voting = core_->LatestConfig().IsVoter(core_->id(), core_->disk_id());
   status_.chosen_index = core_->chosen_prefix();
   status_.log_first_slot = log_->FirstSlot();
   status_.disk_id = core_->disk_id();

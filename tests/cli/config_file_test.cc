@@ -219,7 +219,7 @@ TEST(ConfigFileTest, Parse_ReserveMibNotANumber_NamesLineAndFix) {
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.status().message().find("f.conf:1:"), std::string::npos)
       << parsed.status().ToString();
-  EXPECT_NE(parsed.status().message().find("number of MiB"), std::string::npos)
+  EXPECT_NE(parsed.status().message().find("reserve-mib"), std::string::npos)
       << parsed.status().ToString();
 }
 

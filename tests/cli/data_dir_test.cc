@@ -72,7 +72,8 @@ TEST(ParseMembersTest, Valid) {
 }
 
 TEST(ParseMembersTest, Invalid_SaysWhichAndHow) {
-  for (const char* bad : {"", "a:1", "0@a:1", "x@a:1", "1@a", "1@a:"}) {
+  for (const char* bad :
+       {"", "a:1", "0@a:1", "x@a:1", "1@a", "1@a:", "1@a:0", "1@a:70000"}) {
     auto m = ParseMembers(bad);
     EXPECT_FALSE(m.ok()) << bad;
   }

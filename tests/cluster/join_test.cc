@@ -144,6 +144,18 @@ TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
   ASSERT_TRUE(Eventually([&] { return Voting(cluster, four); }, seconds(60)))
       << cluster.LogTail(four);
   ASSERT_TRUE(WriteFile(cluster.mount(four) + "/from-4", "four", true));
+  ASSERT_EQ(Members(cluster, cluster.listen(1),
+                    {"demote", std::to_string(four)}, &out),
+            0)
+      << out;
+  EXPECT_TRUE(Eventually([&] { return !Voting(cluster, four); }, seconds(30)))
+      << "a demoted node still reports itself voting";
+  ASSERT_EQ(Members(cluster, cluster.listen(1),
+                    {"promote", std::to_string(four)}, &out),
+            0)
+      << out;
+  ASSERT_TRUE(Eventually([&] { return Voting(cluster, four); }, seconds(60)))
+      << cluster.LogTail(four);
 
   // Node 3's disk dies: remove it, and join a fresh node in its place.
   ASSERT_EQ(Members(cluster, cluster.listen(1), {"remove", "3"}, &out), 0)

@@ -138,7 +138,7 @@ TEST(TlsTest, JoinTokens_UsedOnceExpiredOrForeignRefused_KeysAre0600) {
                         cluster.root() + "/none", "--listen", "127.0.0.1:1",
                         "--no-mount"},
                        cluster.root() + "/none.log", &out),
-            1);
+            2);
   EXPECT_NE(out.find("give --token"), std::string::npos) << out;
 
   std::string error;
