@@ -52,6 +52,10 @@ void AdminService::FillStatus(bool with_digest, proto::NodeStatus* reply) {
   reply->set_mount_point(mount_point_);
   reply->set_applied_index(applier_->applied_index());
   reply->set_durable_index(applier_->durable_index());
+  Status apply_error = applier_->error();
+  if (!apply_error.ok()) {
+    reply->set_problem("cannot apply: " + apply_error.ToString());
+  }
   if (with_digest) {
     // Index and digest from one read transaction, so they match.
     auto reader = fs_->NewReader();
@@ -81,6 +85,10 @@ void AdminService::FillStatus(bool with_digest, proto::NodeStatus* reply) {
     reply->set_chosen_index(s.chosen_index);
     reply->set_log_first_slot(s.log_first_slot);
     reply->set_snapshot_needed(s.snapshot_index);
+    if (!s.error.ok()) {
+      // The log's failure comes first: it is why nothing else moves.
+      reply->set_problem("takes no part: " + s.error.ToString());
+    }
     for (const replica::Voter& v : s.config.voters) {
       AddMember(s.config, v.node, "voter", reply);
     }

@@ -7,10 +7,12 @@
 #include <map>
 #include <sstream>
 
+#include "cli/input_checks.h"
+
 namespace paxosfs::cli {
 namespace {
 
-constexpr const char* kKeyList = "data, mount, no-mount, verbose";
+constexpr const char* kKeyList = "data, mount, no-mount, verbose, reserve-mib";
 
 std::string_view Trim(std::string_view s) {
   const char* blanks = " \t\r";
@@ -44,6 +46,8 @@ std::string KeyHint(std::string_view key) {
   }
   if (k == "no-mount" || k == "nomount") return "; write 'no-mount = true'";
   if (k == "verbose") return "; write 'verbose = true'";
+  if (k == "reserve" || k == "reserve-mib")
+    return "; write 'reserve-mib = 256'";
   return std::string("; the keys are ") + kKeyList;
 }
 
@@ -78,6 +82,16 @@ Status SetKey(std::string_view key, std::string_view value,
   if (key == "mount") return path_value(&config->mount_point);
   if (key == "no-mount") return bool_value(&config->no_mount);
   if (key == "verbose") return bool_value(&config->verbose);
+  if (key == "reserve-mib") {
+    auto n = ParseWholeNumber(std::string(value), 0, 1 << 20, "MiB");
+    if (!n.ok()) {
+      return BadLine(
+          file, line,
+          "reserve-mib: " + n.status().message() + " (0: no reserve)");
+    }
+    config->reserve_mib = *n;
+    return Status::Ok();
+  }
   return BadLine(file, line,
                  "unknown key '" + std::string(key) + "'" + KeyHint(key));
 }
@@ -162,6 +176,9 @@ void MergeServeConfig(const ServeConfig& config, const ServeFlagsGiven& given,
     if (config.no_mount) flags->no_mount = *config.no_mount;
   }
   if (!given.verbose && config.verbose) flags->verbose = *config.verbose;
+  if (!given.reserve_mib && config.reserve_mib) {
+    flags->reserve_mib = *config.reserve_mib;
+  }
 }
 
 }  // namespace paxosfs::cli

@@ -11,6 +11,8 @@
 //   mount = /srv/paxosfs            empty directory to mount (absolute path)
 //   no-mount = false                true: replicate without mounting
 //   verbose = false                 true: log debug lines
+//   reserve-mib = 256               MiB kept free on the data directory's
+//                                   file system (writes get ENOSPC below)
 //
 // Paths must be absolute (a service starts in `/`). Booleans are true/false,
 // yes/no, on/off or 1/0. `mount` and `no-mount = true` exclude each other.
@@ -38,6 +40,7 @@ struct ServeConfig {
   std::optional<std::string> mount_point;
   std::optional<bool> no_mount;
   std::optional<bool> verbose;
+  std::optional<uint64_t> reserve_mib;
   bool operator==(const ServeConfig&) const = default;
 };
 
@@ -56,6 +59,7 @@ struct ServeFlagsGiven {
   bool mount_point = false;
   bool no_mount = false;
   bool verbose = false;
+  bool reserve_mib = false;
 };
 
 // Fills the members of `flags` not given on the command line from `config`.

@@ -60,6 +60,13 @@ void AddInit(CLI::App& app, paxosfs::cli::InitFlags& flags) {
 // Options `serve` and `join` share.
 void AddNodeTuning(CLI::App* command, paxosfs::cli::ServeFlags& flags) {
   command
+      ->add_option("--reserve-mib", flags.reserve_mib,
+                   "Writes that grow the data get ENOSPC while less than this "
+                   "many MiB are free on the data directory's file system (0: "
+                   "no reserve)")
+      ->check(paxosfs::cli::WholeNumberValue(0, 1 << 20, "MiB"))
+      ->capture_default_str();
+  command
       ->add_option("--snapshot-rate", flags.snapshot_rate_mib,
                    "MiB/s this node may send as snapshots to joining nodes "
                    "(0: no bound)")
@@ -97,7 +104,7 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
   auto* verbose =
       serve->add_flag("--verbose", flags.verbose, "Log debug lines");
   AddNodeTuning(serve, flags);
-  serve->callback([&flags, config, data, mount, no_mount, verbose] {
+  serve->callback([&flags, config, data, mount, no_mount, verbose, serve] {
     if (!config->empty()) {
       auto file = paxosfs::cli::ReadServeConfig(*config);
       if (!file.ok()) {
@@ -108,7 +115,8 @@ void AddServe(CLI::App& app, paxosfs::cli::ServeFlags& flags) {
       paxosfs::cli::MergeServeConfig(
           *file,
           {data->count() > 0, mount->count() > 0, no_mount->count() > 0,
-           verbose->count() > 0},
+           verbose->count() > 0,
+           serve->get_option("--reserve-mib")->count() > 0},
           &flags);
     }
     if (flags.data_dir.empty()) {

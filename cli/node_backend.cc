@@ -44,7 +44,20 @@ void NodeBackend::Release(Session* session) {
   free_.push_back(session);
 }
 
+StatusOr<uint64_t> NodeBackend::CurrentSize(uint64_t ino) {
+  auto reader = fs_->NewReader();
+  if (!reader.ok()) return reader.status();
+  auto attr = (*reader)->GetAttr(ino);
+  if (!attr.ok()) return attr.status();
+  if (attr->error() != 0) return Status::NotFound("no such inode");
+  return attr->attr().size();
+}
+
 StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
+  if (options_.space != nullptr) {
+    PAXOSFS_RETURN_IF_ERROR(options_.space->Admit(
+        command, [this](uint64_t ino) { return CurrentSize(ino); }));
+  }
   Session* session = Acquire();
   proto::RequestId* id = command.mutable_request_id();
   id->set_node(options_.node_id);
@@ -54,8 +67,30 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
   auto deadline = Clock::now() + milliseconds(options_.request_timeout_ms);
   Status last = Status::Ok();
   std::optional<std::string> result;
-  while (!result && Clock::now() < deadline) {
+  for (int attempt = 0; !result && Clock::now() < deadline; ++attempt) {
+    // While this node cannot apply (its store is full), a command that does
+    // not show up applied was most likely chosen already; offering it again
+    // would only add copies to every node's log.
+    if (attempt > 0 && !applier_->error().ok()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(
+          lock,
+          std::min(deadline,
+                   Clock::now() + milliseconds(options_.repropose_ms)),
+          [&] { return session->result.has_value(); });
+      result = session->result;
+      continue;
+    }
     last = driver_->Propose(encoded);
+    if (!last.ok() && last.code() != StatusCode::kUnavailable) {
+      // This node's log failed: it takes no further part, so waiting is
+      // pointless. Before the first offer nothing left this node and the
+      // error is exact (ENOSPC); after it, an earlier offer may still be
+      // chosen elsewhere, so the outcome is unknown.
+      Release(session);
+      if (attempt == 0) return last;
+      return Status::IOError("the outcome is unknown: " + last.ToString());
+    }
     std::unique_lock<std::mutex> lock(mu_);
     auto wake =
         std::min(deadline, Clock::now() + milliseconds(options_.repropose_ms));
@@ -65,6 +100,12 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
     result = session->result;
   }
   Release(session);
+  Status apply_error = applier_->error();
+  if (!result && !apply_error.ok()) {
+    // Chosen or not, it cannot be applied here before the store recovers;
+    // say why (a full store is ENOSPC).
+    return apply_error;
+  }
   if (!result) {
     return Status::Unavailable("the command was not applied within " +
                                std::to_string(options_.request_timeout_ms) +

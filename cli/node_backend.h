@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/space_guard.h"
 #include "fsm/filesystem.h"
 #include "fuse/backend.h"
 #include "fuse/mount.h"
@@ -34,6 +35,9 @@ struct NodeBackendOptions {
   uint64_t boot_id = 0;  // Distinguishes this process's sessions.
   int repropose_ms = 1000;
   int request_timeout_ms = 15000;  // Then EAGAIN (no leader) or EIO.
+  // Refuses commands that grow the data while the disk is short (ENOSPC);
+  // null admits everything. Not owned; outlives the backend.
+  SpaceGuard* space = nullptr;
 };
 
 class NodeBackend final : public fuse::Backend {
@@ -62,6 +66,7 @@ class NodeBackend final : public fuse::Backend {
     std::optional<std::string> result;  // Guarded by mu_; set by OnApplied.
   };
 
+  StatusOr<uint64_t> CurrentSize(uint64_t ino);
   Session* Acquire();
   void Release(Session* session);
   void Invalidate(const proto::Command& command);

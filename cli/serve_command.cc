@@ -19,6 +19,7 @@
 #include "cli/node_backend.h"
 #include "cli/promoter.h"
 #include "cli/rebuild.h"
+#include "cli/space_guard.h"
 #include "cli/test_clock.h"
 #include "cli/tls_files.h"
 #include "common/clock.h"
@@ -39,6 +40,12 @@ namespace {
 constexpr int kFailed = 1;
 constexpr int kStopped = 0;
 constexpr int kRebuild = -1;  // Execute again to install a snapshot.
+constexpr int kRestart = -2;  // Execute again: the disk has room again.
+
+// A node whose log ran out of space restarts once this much is free (the
+// reserve, or this floor when there is none), so it does not restart into
+// the same full disk at once.
+constexpr uint64_t kRestartFreeMin = 16 << 20;
 
 int Fail(const std::string& what, const Status& status) {
   std::fprintf(stderr, "paxosfs serve: %s: %s\n", what.c_str(),
@@ -111,9 +118,54 @@ void SetTransportTls(const tls::Material& material,
   options->ssl_target_name = tls::kServerName;
 }
 
-// Runs the node until a stop signal (kStopped) or until it must rebuild
-// from a snapshot (kRebuild); every component is stopped on return.
-// `test_clock` is null unless a fault test skews this node's clock.
+// Watches for the driver's failure (a log write or sync failed). A full
+// disk heals by itself once space is freed: the node restarts in place
+// (a restart reopens the log, which cuts what a failed write left). Any
+// other failure (EIO, a failed fsync) needs a person to look at the disk.
+class FailureWatch {
+ public:
+  FailureWatch(std::string dir, uint64_t reserve_bytes)
+      : dir_(std::move(dir)),
+        restart_free_(std::max(reserve_bytes, kRestartFreeMin)) {}
+
+  // True once the node should restart itself.
+  bool RestartDue(const Status& error) {
+    if (error.ok()) return false;
+    if (!reported_) {
+      reported_ = true;
+      if (error.code() == StatusCode::kNoSpace) {
+        Logf(LogLevel::kError, "node",
+             "out of disk space: this node takes no part until %llu MiB are "
+             "free on the file system of %s, then restarts itself (free "
+             "space by deleting files elsewhere on that disk)",
+             static_cast<unsigned long long>(restart_free_ >> 20),
+             dir_.c_str());
+      } else {
+        Logf(LogLevel::kError, "node",
+             "this node takes no part until it is restarted (%s); check the "
+             "disk of %s first",
+             error.ToString().c_str(), dir_.c_str());
+      }
+    }
+    if (error.code() != StatusCode::kNoSpace) return false;
+    auto free = FreeBytes(dir_);
+    if (!free.ok() || *free < restart_free_) return false;
+    Logf(LogLevel::kWarning, "node",
+         "%llu MiB are free on the file system of %s again; restarting",
+         static_cast<unsigned long long>(*free >> 20), dir_.c_str());
+    return true;
+  }
+
+ private:
+  const std::string dir_;
+  const uint64_t restart_free_;
+  bool reported_ = false;
+};
+
+// Runs the node until a stop signal (kStopped), until it must rebuild from
+// a snapshot (kRebuild) or restart after its disk filled up (kRestart);
+// every component is stopped on return. `test_clock` is null unless a
+// fault test skews this node's clock.
 int ServeOnce(const ServeFlags& flags, const Identity& id,
               const sigset_t& stop_signals, TestClock* test_clock) {
   log::RecoveryReport recovery;
@@ -122,8 +174,8 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   if (!log.ok()) return Fail("log", log.status());
   if (recovery.torn_bytes_cut > 0) {
     Logf(LogLevel::kWarning, "log",
-         "cut %llu bytes of an unfinished write from %s (a crash during an "
-         "append; nothing acknowledged was lost)",
+         "cut %llu bytes of an unfinished write from %s (an append cut "
+         "short by a crash or a full disk; nothing acknowledged was lost)",
          static_cast<unsigned long long>(recovery.torn_bytes_cut),
          recovery.torn_segment.c_str());
   }
@@ -192,7 +244,9 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   driver_ptr.store(driver->get());
   admin.SetDriver(driver->get());
 
+  SpaceGuard space(flags.data_dir, flags.reserve_mib << 20);
   NodeBackendOptions backend_options;
+  backend_options.space = &space;
   backend_options.node_id = id.node_id;
   backend_options.boot_id =
       static_cast<uint64_t>(SystemClock::Instance().WallNanos() / 1'000'000);
@@ -219,6 +273,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   }
 
   int outcome = kStopped;
+  FailureWatch failure(flags.data_dir, flags.reserve_mib << 20);
   const timespec poll = {0, 200'000'000};
   while (true) {
     int signal = sigtimedwait(&stop_signals, nullptr, &poll);
@@ -229,6 +284,10 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
     }
     if (test_clock != nullptr) test_clock->Poll();
     replica::DriverStatus s = (*driver)->status();
+    if (failure.RestartDue(s.error)) {
+      outcome = kRestart;
+      break;
+    }
     if (s.snapshot_index > applier.applied_index()) {
       auto it = s.config.addresses.find(s.snapshot_peer);
       std::string peer = it == s.config.addresses.end() ? "" : it->second;
@@ -276,7 +335,7 @@ int RunServe(const ServeFlags& flags) {
   auto test_clock = TestClock::FromEnvironment();
   if (!test_clock.ok()) return Fail("test clock", test_clock.status());
   int outcome = ServeOnce(flags, *identity, stop_signals, test_clock->get());
-  if (outcome != kRebuild) return outcome;
+  if (outcome != kRebuild && outcome != kRestart) return outcome;
   ExecuteAgain();
   return kFailed;
 }

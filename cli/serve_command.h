@@ -30,6 +30,13 @@ struct ServeFlags {
   uint64_t log_keep_slots = 10000;
   // ... and at most this many MiB of them, whichever keeps less.
   uint64_t log_keep_mib = 1024;
+  // Commands that grow the data get ENOSPC while less than this is free on
+  // the data directory's file system (cli/space_guard.h); 0: no reserve.
+  // 256 MiB holds what admitted writes still need on this node (the
+  // applier's queue is bounded at 512 MiB, but it drains as fast as it
+  // fills), peers' accepts (a follower's disk may be fuller than the
+  // leader's) and SQLite's room to delete files.
+  uint64_t reserve_mib = 256;
 };
 
 // Returns the process exit code; errors go to stderr saying what to do.

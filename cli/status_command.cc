@@ -83,6 +83,7 @@ void PrintTable(const proto::NodeStatus& first,
         s.is_leader() ? (s.lease_valid() ? "held" : "no") : "-",
         s.chosen_index(), s.applied_index(),
         chosen_max - std::min(chosen_max, s.applied_index()), s.digest());
+    if (!s.problem().empty()) std::printf("      %s\n", s.problem().c_str());
   }
 }
 

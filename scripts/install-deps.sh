@@ -13,6 +13,7 @@ packages=(
   libcli11-dev libxxhash-dev libzstd-dev libssl-dev
   clang-format rsync
   iproute2 nftables openssl
+  mount e2fsprogs
   clang libclang-rt-14-dev
 )
 

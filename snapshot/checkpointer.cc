@@ -75,6 +75,16 @@ void Checkpointer::Run() {
                                        &log_frames, nullptr);
     // Not fatal: the WAL keeps every commit either way and the next commit
     // past the trigger asks again; a full disk shows up in the writer too.
+    if ((rc & 0xff) == SQLITE_IOERR) {
+      // A failed write or fsync of the database file: whether the copied
+      // pages reached the disk is unknown, so copy nothing more (the WAL
+      // keeps every commit) until a restart re-reads the disk.
+      Logf(LogLevel::kError, "store",
+           "checkpoint of %s failed: %s; no more checkpoints until the node "
+           "is restarted (check the disk)",
+           path_.c_str(), sqlite3_errmsg(db_));
+      return;
+    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       Logf(LogLevel::kWarning, "store", "checkpoint of %s failed: %s",
            path_.c_str(), sqlite3_errmsg(db_));

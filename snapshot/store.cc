@@ -348,6 +348,17 @@ Status Store::Error(int rc, const char* what) {
       return failed_;
     case SQLITE_FULL:
       return Status::NoSpace(message + "; free disk space and restart");
+    case SQLITE_IOERR:
+      // After a failed write or fsync the kernel may have dropped the dirty
+      // pages and marked them clean, so a later fsync would succeed without
+      // them: the WAL on disk is uncertain. Like the log, the store refuses
+      // every later call rather than claim durability it may not have.
+      failed_ = Status::IOError(
+          message +
+          "; the store on disk is uncertain after a failed write or fsync: "
+          "check the disk, then restart the node (it replays the log from "
+          "its last checkpoint)");
+      return failed_;
     case SQLITE_CANTOPEN:
       return Status::IOError(message + "; check the path and permissions");
     default:

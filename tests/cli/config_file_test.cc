@@ -200,5 +200,28 @@ TEST(ConfigFileTest, Merge_MountOnCommandLine_IgnoresFileNoMount) {
   EXPECT_FALSE(flags.no_mount);
 }
 
+TEST(ConfigFileTest, Parse_ReserveMib_ReadAndMerged) {
+  auto parsed = ParseServeConfig("reserve-mib = 64\n", "f.conf");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->reserve_mib, 64u);
+  ServeFlags flags;
+  MergeServeConfig(*parsed, ServeFlagsGiven(), &flags);
+  EXPECT_EQ(flags.reserve_mib, 64u);
+  ServeFlagsGiven given;
+  given.reserve_mib = true;
+  flags.reserve_mib = 8;
+  MergeServeConfig(*parsed, given, &flags);
+  EXPECT_EQ(flags.reserve_mib, 8u);
+}
+
+TEST(ConfigFileTest, Parse_ReserveMibNotANumber_NamesLineAndFix) {
+  auto parsed = ParseServeConfig("reserve-mib = 1G\n", "f.conf");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("f.conf:1:"), std::string::npos)
+      << parsed.status().ToString();
+  EXPECT_NE(parsed.status().message().find("reserve-mib"), std::string::npos)
+      << parsed.status().ToString();
+}
+
 }  // namespace
 }  // namespace paxosfs::cli

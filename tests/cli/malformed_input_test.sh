@@ -56,6 +56,7 @@ mkdir -p empty mnt full half/tls
 touch full/x
 printf 'data = relative\n' > relative.conf
 printf 'data = /x\nmountpoint = /y\n' > unknown-key.conf
+printf 'reserve-mib = 1G\n' > reserve.conf
 
 cases=$(cat <<'EOF'
 # Unknown commands and options.
@@ -110,6 +111,8 @@ cases=$(cat <<'EOF'
 2 | --log-keep-slots: '0' is not a whole number from 1 | same idle | serve --data idle --no-mount --log-keep-slots 0
 2 | --log-keep-mib: '1.5' | same idle | serve --data idle --no-mount --log-keep-mib 1.5
 2 | --log-keep-mib: '18446744073709551615' | same idle | serve --data idle --no-mount --log-keep-mib 18446744073709551615
+2 | --reserve-mib: '-5' is not a whole number from 0 to 1048576 (MiB) | same idle | serve --data idle --no-mount --reserve-mib -5
+2 | reserve.conf:1: reserve-mib: '1G' is not a whole number | - | serve --config reserve.conf
 2 | --config: not found: nowhere.conf | - | serve --config nowhere.conf
 2 | --config: invalid argument: mnt is a directory | - | serve --config mnt
 2 | relative.conf:1: 'data = relative' is not an absolute path | - | serve --config relative.conf

@@ -18,17 +18,44 @@
 namespace paxosfs::testing {
 namespace {
 
-void RunOrThrow(const std::vector<std::string>& argv, const std::string& log) {
+bool RunQuietly(const std::vector<std::string>& argv, const std::string& log) {
   auto child = cli::Spawn(argv, log);
   int status = 0;
-  if (!child.ok() ||
-      !cli::WaitExit(child->pid, std::chrono::seconds(30), &status) ||
-      !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  return child.ok() &&
+         cli::WaitExit(child->pid, std::chrono::seconds(30), &status) &&
+         WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void RunOrThrow(const std::vector<std::string>& argv, const std::string& log) {
+  if (!RunQuietly(argv, log)) {
     throw std::runtime_error("command failed: " + argv[1] + "; see " + log);
   }
 }
 
+// Runs a shell command line with the system directories on PATH (mkfs and
+// mount live in /sbin); false if it fails.
+bool Shell(const std::string& command, const std::string& log) {
+  return RunQuietly(
+      {"/bin/sh", "-c", "PATH=\"$PATH:/sbin:/usr/sbin\"; " + command}, log);
+}
+
 }  // namespace
+
+bool LoopDisksAvailable(std::string* why) {
+  if (geteuid() != 0) {
+    *why = "loop-mounted disks need root";
+    return false;
+  }
+  if (access("/dev/loop-control", F_OK) != 0) {
+    *why = "no /dev/loop-control (no loop devices here)";
+    return false;
+  }
+  if (!Shell("command -v mkfs.ext4 && command -v losetup", "/dev/null")) {
+    *why = "mkfs.ext4 or losetup is missing (scripts/install-deps.sh)";
+    return false;
+  }
+  return true;
+}
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -42,19 +69,36 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-Cluster::Cluster(int nodes, std::vector<std::string> serve_args, Placer placer)
+Cluster::Cluster(int nodes, std::vector<std::string> serve_args, Placer placer,
+                 NodeSetup setup)
     : serve_args_(std::move(serve_args)), placer_(std::move(placer)) {
   char tmpl[] = "/tmp/paxosfs-cluster.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;
+  try {
+    Found(nodes, setup);
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    TearDown();
+    throw;
+  }
+}
+
+void Cluster::Found(int nodes, const NodeSetup& setup) {
   std::string members;
   for (int i = 1; i <= nodes; ++i) {
-    Node n = NewNode(i);
+    // In the list before anything can throw, so TearDown unmounts its disk.
+    nodes_.push_back(NewNode(i));
+    Node& n = nodes_.back();
+    if (setup.disk_mib > 0) MakeDisk(&n, setup.disk_mib);
+    if (setup.prefix) {
+      auto more = setup.prefix(i, n.data);
+      n.prefix.insert(n.prefix.end(), more.begin(), more.end());
+    }
     n.argv = {PAXOSFS_BINARY, "serve", "--data", n.data, "--mount", n.mnt};
     n.argv.insert(n.argv.end(), serve_args_.begin(), serve_args_.end());
     members +=
         (members.empty() ? "" : ",") + std::to_string(i) + "@" + n.listen;
-    nodes_.push_back(n);
   }
   for (const Node& n : nodes_) {
     std::vector<std::string> argv = {
@@ -72,7 +116,9 @@ Cluster::Cluster(int nodes, std::vector<std::string> serve_args, Placer placer)
   for (int i = 1; i <= nodes; ++i) Start(i);
 }
 
-Cluster::~Cluster() {
+Cluster::~Cluster() { TearDown(); }
+
+void Cluster::TearDown() {
   for (Node& n : nodes_) {
     if (n.child.pid > 0) kill(n.child.pid, SIGCONT);  // In case it was paused.
     if (n.child.pid > 0) kill(n.child.pid, SIGTERM);
@@ -81,9 +127,14 @@ Cluster::~Cluster() {
     cli::Stop(&n.child, std::chrono::seconds(20));
     // A node that was killed leaves its mount dead; detach it.
     if (!n.mnt.empty()) umount2(n.mnt.c_str(), MNT_DETACH);
+    // The loop device was set up with autoclear: unmounting detaches it.
+    if (!n.disk.empty() && umount2(n.disk.c_str(), 0) != 0) {
+      umount2(n.disk.c_str(), MNT_DETACH);
+    }
   }
   if (std::getenv("PAXOSFS_KEEP_TEST_DIRS") == nullptr) {
-    std::filesystem::remove_all(root_);
+    std::error_code ignored;  // Best effort: never throw from teardown.
+    std::filesystem::remove_all(root_, ignored);
   }
 }
 
@@ -103,6 +154,22 @@ Cluster::Node Cluster::NewNode(int id) {
   }
   std::filesystem::create_directories(n.mnt);
   return n;
+}
+
+void Cluster::MakeDisk(Node* n, int mib) {
+  std::string base = root_ + "/node" + std::to_string(n->id);
+  std::string image = base + "/disk.img";
+  n->disk = base + "/disk";
+  n->data = n->disk + "/data";
+  std::filesystem::create_directories(n->disk);
+  std::string log = base + "/disk.log";
+  if (!Shell("truncate -s " + std::to_string(mib) + "M " + image +
+                 " && mkfs.ext4 -q -F -m 0 " + image + " && mount -o loop " +
+                 image + " " + n->disk,
+             log)) {
+    n->disk.clear();  // Nothing mounted to clean up.
+    throw std::runtime_error("cannot make a loop disk; see " + log);
+  }
 }
 
 int Cluster::Join(int via, bool voter, bool no_mount) {

@@ -44,13 +44,28 @@ struct Placement {
 };
 using Placer = std::function<Placement(int node_id)>;
 
+// How founders run, beyond the defaults.
+struct NodeSetup {
+  // > 0: each founder's data directory lies on an ext4 file system of its
+  // own of this many MiB (a loop device; root only), mounted at disk(node)
+  // with the data directory at disk(node)/data, so a test can fill it.
+  int disk_mib = 0;
+  // Words put before each founder's command (e.g. `env LD_PRELOAD=...`),
+  // given its id and data directory; after the placer's prefix.
+  std::function<std::vector<std::string>(int node, const std::string& data)>
+      prefix;
+};
+
+// True if loop-mounted disks can be made here (root, mkfs.ext4, losetup);
+// else *why says what is missing.
+bool LoopDisksAvailable(std::string* why);
 class Cluster {
  public:
   // Initialises and starts `nodes` nodes; ports are picked free on
   // loopback unless `placer` places them. `serve_args` are added to every
   // node's `serve` and `join` command.
   explicit Cluster(int nodes, std::vector<std::string> serve_args = {},
-                   Placer placer = nullptr);
+                   Placer placer = nullptr, NodeSetup setup = {});
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -60,6 +75,12 @@ class Cluster {
   const std::string& mount(int node) const { return nodes_[node - 1].mnt; }
   const std::string& data_dir(int node) const { return nodes_[node - 1].data; }
   const std::string& listen(int node) const { return nodes_[node - 1].listen; }
+  // Where the node's own disk is mounted ("" without NodeSetup::disk_mib).
+  const std::string& disk(int node) const { return nodes_[node - 1].disk; }
+  // Replaces the words put before the node's command from its next Start.
+  void SetCommandPrefix(int node, std::vector<std::string> prefix) {
+    nodes_[node - 1].prefix = std::move(prefix);
+  }
 
   // Starts `paxosfs join` for a new node through node `via` (a founder: it
   // makes the join token), with a mount
@@ -104,11 +125,14 @@ class Cluster {
  private:
   struct Node {
     int id;
-    std::string data, mnt, listen, log;
+    std::string data, mnt, listen, log, disk;
     std::vector<std::string> argv, prefix;
     cli::Child child;
   };
+  void Found(int nodes, const NodeSetup& setup);
+  void TearDown();
   Node NewNode(int id);
+  void MakeDisk(Node* n, int mib);
   std::string root_;
   std::vector<std::string> serve_args_;
   tls::Material admin_tls_;

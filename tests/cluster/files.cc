@@ -11,21 +11,26 @@
 
 namespace paxosfs::testing {
 
-bool WriteFile(const std::string& path, const std::string& data, bool sync) {
+int WriteFileError(const std::string& path, const std::string& data,
+                   bool sync) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return false;
+  if (fd < 0) return errno;
+  int error = 0;
   size_t done = 0;
-  while (done < data.size()) {
+  while (error == 0 && done < data.size()) {
     size_t n = std::min<size_t>(data.size() - done, 1 << 20);
     ssize_t w = write(fd, data.data() + done, n);
-    if (w <= 0) {
-      close(fd);
-      return false;
-    }
-    done += static_cast<size_t>(w);
+    if (w < 0) error = errno;
+    if (w == 0) error = EIO;
+    if (w > 0) done += static_cast<size_t>(w);
   }
-  bool ok = (!sync || fsync(fd) == 0);
-  return close(fd) == 0 && ok;
+  if (error == 0 && sync && fsync(fd) != 0) error = errno;
+  if (close(fd) != 0 && error == 0) error = errno;
+  return error;
+}
+
+bool WriteFile(const std::string& path, const std::string& data, bool sync) {
+  return WriteFileError(path, data, sync) == 0;
 }
 
 std::string ReadFile(const std::string& path) {

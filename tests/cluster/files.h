@@ -12,6 +12,10 @@ namespace paxosfs::testing {
 bool WriteFile(const std::string& path, const std::string& data,
                bool sync = false);
 
+// The same, returning 0 or the errno of the first call that failed (open,
+// write, fsync or close).
+int WriteFileError(const std::string& path, const std::string& data, bool sync);
+
 // The file's contents, or "<strerror>" if it cannot be opened.
 std::string ReadFile(const std::string& path);
 
