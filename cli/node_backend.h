@@ -64,6 +64,8 @@ class NodeBackend final : public fuse::Backend {
     uint64_t sequence = 0;              // Guarded by mu_.
     bool in_flight = false;             // Guarded by mu_.
     std::optional<std::string> result;  // Guarded by mu_; set by OnApplied.
+    // Its own, so a result wakes only the thread waiting for it.
+    std::condition_variable cv;
   };
 
   StatusOr<uint64_t> CurrentSize(uint64_t ino);
@@ -77,7 +79,6 @@ class NodeBackend final : public fuse::Backend {
   replica::Applier* const applier_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
   std::vector<std::unique_ptr<Session>> sessions_;  // Guarded by mu_.
   std::vector<Session*> free_;                      // Guarded by mu_.
   fuse::Mount* mount_ = nullptr;                    // Guarded by mu_.

@@ -75,44 +75,63 @@ StatusOr<std::string> Filesystem::ApplyOne(const std::string& encoded) {
 
 StatusOr<std::vector<std::string>> Filesystem::Apply(
     uint64_t slot, const std::vector<std::string>& commands) {
-  PAXOSFS_CHECK_MSG(slot == AppliedIndex() + 1,
+  BatchResult batch = ApplyBatch(slot, {&commands});
+  if (!batch.status.ok()) return batch.status;
+  return std::move(batch.results.front());
+}
+
+replica::StateMachine::BatchResult Filesystem::ApplyBatch(
+    uint64_t first_slot,
+    const std::vector<const std::vector<std::string>*>& slots) {
+  PAXOSFS_CHECK(!slots.empty());
+  PAXOSFS_CHECK_MSG(first_slot == AppliedIndex() + 1,
                     "slots must be applied in order, without gaps");
+  const uint64_t last_slot = first_slot + slots.size() - 1;
   const snapshot::Meta before = store_->meta();
-  // Each slot commits so that readers see it as soon as Apply returns;
-  // only every N slots or T ms is the commit also fsynced.
+  // The batch commits as one transaction, so readers see all of its slots
+  // or none; only every N slots or T ms is the commit also fsynced.
   const int64_t now = options_.clock->MonotonicNanos();
   const bool durable =
-      slot - durable_index_ >= options_.checkpoint_every_slots ||
+      last_slot - durable_index_ >= options_.checkpoint_every_slots ||
       now - last_checkpoint_ns_ >= options_.checkpoint_every_ms * 1000000;
-  PAXOSFS_RETURN_IF_ERROR(store_->Begin(durable));
-  std::vector<std::string> results;
-  results.reserve(commands.size());
-  Status status;
-  for (const std::string& encoded : commands) {
-    StatusOr<std::string> r = ApplyOne(encoded);
-    if (!r.ok()) {
-      status = r.status();
-      break;
+  BatchResult out;
+  out.status = store_->Begin(durable);
+  if (!out.status.ok()) return out;
+  out.results.reserve(slots.size());
+  for (uint64_t slot = first_slot; slot <= last_slot && out.status.ok();
+       ++slot) {
+    std::vector<std::string>& results = out.results.emplace_back();
+    for (const std::string& encoded : *slots[slot - first_slot]) {
+      StatusOr<std::string> r = ApplyOne(encoded);
+      if (!r.ok()) {
+        out.status =
+            r.status().WithContext("applying slot " + std::to_string(slot));
+        break;
+      }
+      results.push_back(std::move(*r));
     }
-    results.push_back(std::move(*r));
   }
-  if (status.ok()) {
+  if (out.status.ok()) {
     snapshot::Meta meta = store_->meta();
-    meta.applied_index = slot;
+    meta.applied_index = last_slot;
     store_->SetMeta(meta);
-    status = store_->Commit();
-    if (status.ok() && durable) {
-      durable_index_ = slot;
+    out.status = store_->Commit();
+    if (!out.status.ok()) {
+      out.status = out.status.WithContext("committing slots " +
+                                          std::to_string(first_slot) + "-" +
+                                          std::to_string(last_slot));
+    } else if (durable) {
+      durable_index_ = last_slot;
       last_checkpoint_ns_ = now;
     }
   } else {
     store_->Rollback().ok();
   }
-  if (!status.ok()) {
+  if (!out.status.ok()) {
     store_->SetMeta(before);
-    return status.WithContext("applying slot " + std::to_string(slot));
+    out.results.clear();
   }
-  return results;
+  return out;
 }
 
 Status Filesystem::Checkpoint() {

@@ -11,8 +11,9 @@
 // called from one applier thread. NewReader may be called from any thread;
 // each Reader is then used by one thread at a time (a FUSE worker keeps one
 // per thread, or a pool hands them out). A Reader sees the state as of the
-// last slot committed when its call began: each Apply commits its slot
-// before returning, so a read issued after Apply returned observes it.
+// last batch committed when its call began: each Apply or ApplyBatch commits
+// its slots before returning, so a read issued after it returned observes
+// them, and never half a slot.
 #pragma once
 
 #include <cstdint>
@@ -101,6 +102,11 @@ class Filesystem final : public replica::StateMachine {
   // gets EALREADY (sessions have one request outstanding at a time).
   StatusOr<std::vector<std::string>> Apply(
       uint64_t slot, const std::vector<std::string>& commands) override;
+  // Applies the slots in one transaction: readers see the whole batch or
+  // none of it, and a store error applies none of it.
+  BatchResult ApplyBatch(
+      uint64_t first_slot,
+      const std::vector<const std::vector<std::string>*>& slots) override;
   uint64_t AppliedIndex() const override;
   uint64_t DurableIndex() const override { return durable_index_; }
   Status Checkpoint() override;

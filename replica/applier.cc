@@ -22,7 +22,8 @@ Applier::~Applier() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  work_cv_.notify_all();
+  space_cv_.notify_all();
   thread_.join();
 }
 
@@ -33,14 +34,16 @@ void Applier::Push(uint64_t slot, std::vector<std::string> commands) {
   PAXOSFS_CHECK_MSG(slot == last_pushed_ + 1,
                     "chosen slots pushed out of order");
   // A single slot larger than the bound still goes, alone.
-  cv_.wait(lock, [&] {
+  space_cv_.wait(lock, [&] {
     return stopping_ || queue_.empty() ||
            queue_bytes_ + bytes <= options_.queue_bytes_max;
   });
   last_pushed_ = slot;
   queue_bytes_ += bytes;
   queue_.push_back({slot, std::move(commands), bytes});
-  cv_.notify_all();
+  // Only an empty queue can have put the applier to sleep; otherwise it
+  // finds this slot when it finishes the current batch.
+  if (queue_.size() == 1) work_cv_.notify_one();
 }
 
 uint64_t Applier::applied_index() const {
@@ -61,7 +64,7 @@ Status Applier::error() const {
 bool Applier::WaitApplied(uint64_t index,
                           std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return applied_ >= index; });
+  return applied_cv_.wait_for(lock, timeout, [&] { return applied_ >= index; });
 }
 
 void Applier::CheckpointIdle(std::unique_lock<std::mutex>& lock) {
@@ -76,13 +79,64 @@ void Applier::CheckpointIdle(std::unique_lock<std::mutex>& lock) {
          s.ToString().c_str());
   }
   durable_ = durable;
-  cv_.notify_all();
+}
+
+void Applier::ApplyFront(std::unique_lock<std::mutex>& lock) {
+  // Deque elements stay put while Push appends, so the batch can point
+  // into the queue while mu_ is released; only this thread pops.
+  std::vector<const std::vector<std::string>*> batch;
+  size_t batch_bytes = 0;
+  for (const Slot& s : queue_) {
+    if (!batch.empty() && (batch.size() >= options_.batch_slots_max ||
+                           batch_bytes + s.bytes > options_.batch_bytes_max)) {
+      break;
+    }
+    batch.push_back(&s.commands);
+    batch_bytes += s.bytes;
+  }
+  const uint64_t first = queue_.front().slot;
+  lock.unlock();
+  StateMachine::BatchResult r = sm_->ApplyBatch(first, batch);
+  for (size_t i = 0; i < r.results.size(); ++i) {
+    after_apply_(first + i, *batch[i], r.results[i]);
+  }
+  // The state machine is called from this thread only.
+  uint64_t durable = sm_->DurableIndex();
+  lock.lock();
+  durable_ = durable;
+  if (!r.results.empty()) {
+    applied_ = first + r.results.size() - 1;
+    for (size_t i = 0; i < r.results.size(); ++i) {
+      queue_bytes_ -= queue_.front().bytes;
+      queue_.pop_front();
+    }
+    applied_cv_.notify_all();
+    space_cv_.notify_all();
+  }
+  if (!r.status.ok()) {
+    if (error_.ok()) {
+      Logf(LogLevel::kError, "apply",
+           "cannot apply slot %llu: %s; retrying every %d ms (the slot is "
+           "never skipped)",
+           static_cast<unsigned long long>(applied_ + 1),
+           r.status.ToString().c_str(), options_.retry_ms);
+    }
+    error_ = r.status;
+    work_cv_.wait_for(lock, std::chrono::milliseconds(options_.retry_ms),
+                      [this] { return stopping_; });
+    return;
+  }
+  if (!error_.ok()) {
+    Logf(LogLevel::kInfo, "apply", "applying again from slot %llu",
+         static_cast<unsigned long long>(first));
+    error_ = Status::Ok();
+  }
 }
 
 void Applier::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    bool work = cv_.wait_for(
+    bool work = work_cv_.wait_for(
         lock, std::chrono::milliseconds(options_.idle_checkpoint_ms),
         [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
@@ -90,36 +144,7 @@ void Applier::Run() {
       if (durable_ < applied_ && error_.ok()) CheckpointIdle(lock);
       continue;
     }
-    Slot& next = queue_.front();
-    lock.unlock();
-    auto results = sm_->Apply(next.slot, next.commands);
-    if (results.ok()) after_apply_(next.slot, next.commands, *results);
-    // The state machine is called from this thread only.
-    uint64_t durable = sm_->DurableIndex();
-    lock.lock();
-    durable_ = durable;
-    if (!results.ok()) {
-      if (error_.ok()) {
-        Logf(LogLevel::kError, "apply",
-             "cannot apply slot %llu: %s; retrying every %d ms (the slot is "
-             "never skipped)",
-             static_cast<unsigned long long>(next.slot),
-             results.status().ToString().c_str(), options_.retry_ms);
-      }
-      error_ = results.status();
-      cv_.wait_for(lock, std::chrono::milliseconds(options_.retry_ms),
-                   [this] { return stopping_; });
-      continue;
-    }
-    if (!error_.ok()) {
-      Logf(LogLevel::kInfo, "apply", "applying again from slot %llu",
-           static_cast<unsigned long long>(next.slot));
-      error_ = Status::Ok();
-    }
-    applied_ = next.slot;
-    queue_bytes_ -= next.bytes;
-    queue_.pop_front();
-    cv_.notify_all();
+    ApplyFront(lock);
   }
 }
 

@@ -2,9 +2,13 @@
 // own thread, so the consensus driver never waits for the store.
 //
 // The driver pushes each chosen slot once, in order (REQUIRES: consecutive
-// slots starting at the state machine's AppliedIndex() + 1). After each
-// slot the `after_apply` hook sees the commands and their results: the node
-// uses it to complete waiting proposers and invalidate kernel caches.
+// slots starting at the state machine's AppliedIndex() + 1). Slots that
+// queued up while the previous batch was applied go to the state machine
+// together (ApplyBatch; bounded by `batch_slots_max` and `batch_bytes_max`),
+// which the filesystem commits as one transaction. Only after a batch
+// returns does the `after_apply` hook see each of its slots' commands and
+// results, in slot order, and applied_index() move past them: the node uses
+// the hook to complete waiting proposers, who then read their own writes.
 //
 // An Apply error (disk full, store corrupt) stops applying: the slot is
 // never skipped. The error is reported by error() and the applier retries
@@ -39,6 +43,11 @@ class Applier {
     // Bound on chosen-but-unapplied commands held in memory; Push blocks
     // beyond it, which slows the driver down to what the store can take.
     size_t queue_bytes_max = 512 << 20;
+    // Bounds on one ApplyBatch (a single larger slot still goes, alone):
+    // they cap the transaction, and how long the first slot's proposer
+    // waits for the last one's.
+    size_t batch_slots_max = 64;
+    size_t batch_bytes_max = 4 << 20;
     int retry_ms = 500;
     // After this long without a slot to apply, the state machine is asked
     // to Checkpoint, so the last slots of a burst become durable (and the
@@ -70,6 +79,10 @@ class Applier {
     size_t bytes;
   };
   void Run();
+  // Applies the queue's first slots as one batch and reports them.
+  // REQUIRES: `lock` holds mu_ and the queue is not empty; released while
+  // the state machine works.
+  void ApplyFront(std::unique_lock<std::mutex>& lock);
   // REQUIRES: `lock` holds mu_; released while the state machine works.
   void CheckpointIdle(std::unique_lock<std::mutex>& lock);
 
@@ -78,14 +91,18 @@ class Applier {
   const AfterApply after_apply_;
 
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;  // Signalled on every state change.
-  std::deque<Slot> queue_;              // Guarded by mu_.
-  size_t queue_bytes_ = 0;              // Guarded by mu_.
-  uint64_t last_pushed_ = 0;            // Guarded by mu_.
-  uint64_t applied_ = 0;                // Guarded by mu_.
-  uint64_t durable_ = 0;                // Guarded by mu_.
-  Status error_;                        // Guarded by mu_.
-  bool stopping_ = false;               // Guarded by mu_.
+  // One variable per condition, so a push wakes the applier only and
+  // progress wakes only those who wait for it.
+  std::condition_variable work_cv_;             // Queue non-empty or stopping.
+  std::condition_variable space_cv_;            // Queue bytes went down.
+  mutable std::condition_variable applied_cv_;  // applied_ moved.
+  std::deque<Slot> queue_;                      // Guarded by mu_.
+  size_t queue_bytes_ = 0;                      // Guarded by mu_.
+  uint64_t last_pushed_ = 0;                    // Guarded by mu_.
+  uint64_t applied_ = 0;                        // Guarded by mu_.
+  uint64_t durable_ = 0;                        // Guarded by mu_.
+  Status error_;                                // Guarded by mu_.
+  bool stopping_ = false;                       // Guarded by mu_.
   std::thread thread_;
 };
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -122,12 +123,77 @@ TEST(ReplayTest, SameSlotsSameDigest_AnyCheckpointPolicy) {
   EXPECT_NE(*a->Digest(), *c->Digest());
 }
 
-// Runs the applier in a child that reports each applied slot on a pipe, and
-// kills it with SIGKILL once it has reported `kill_after` slots plus a random
-// pause. Returns the last slot the child reported as applied.
-uint64_t ApplyInChildAndKill(const std::string& path,
-                             const std::vector<Slot>& slots,
-                             uint64_t kill_after, uint32_t pause_us) {
+TEST(ReplayTest, Batches_SameDigestAndResultsAsSlotBySlot) {
+  TempDir dir;
+  std::vector<Slot> slots = MakeWorkload(5, kSlots);
+  auto one = OpenFs(dir.path() + "/one.db");
+  auto batched = OpenFs(dir.path() + "/batched.db");
+  std::vector<std::vector<std::string>> expected;
+  for (uint64_t s = 1; s <= kSlots; ++s) {
+    expected.push_back(one->Apply(s, slots[s - 1]).value());
+  }
+  std::mt19937_64 rng(5);
+  std::vector<std::vector<std::string>> got;
+  while (batched->AppliedIndex() < kSlots) {
+    uint64_t first = batched->AppliedIndex() + 1;
+    size_t n = std::min<uint64_t>(1 + rng() % 20, kSlots - first + 1);
+    std::vector<const Slot*> batch;
+    for (size_t i = 0; i < n; ++i) batch.push_back(&slots[first + i - 1]);
+    auto r = batched->ApplyBatch(first, batch);
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    ASSERT_EQ(r.results.size(), n);
+    EXPECT_EQ(batched->AppliedIndex(), first + n - 1);
+    for (auto& results : r.results) got.push_back(std::move(results));
+  }
+  // Exactly-once and every errno work across slots of one transaction.
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(*batched->Digest(), *one->Digest());
+}
+
+TEST(ReplayTest, Batch_VisibleAtOnceAndKeptAcrossCrash) {
+  TempDir dir;
+  std::vector<Slot> slots = MakeWorkload(13, 60);
+  auto ref = OpenFs(dir.path() + "/ref.db");
+  ApplyUpTo(*ref, slots, 20);
+  const uint64_t digest_at_20 = *ref->Digest();
+  auto fs = OpenFs(dir.path() + "/a.db");
+  ApplyUpTo(*fs, slots, 20);
+  std::vector<const Slot*> batch;
+  for (uint64_t s = 21; s <= 40; ++s) batch.push_back(&slots[s - 1]);
+  // A reader opened before the batch sees all of it once ApplyBatch returns.
+  std::unique_ptr<Reader> reader = fs->NewReader().value();
+  ASSERT_TRUE(fs->ApplyBatch(21, batch).status.ok());
+  EXPECT_EQ(*reader->AppliedIndex(), 40u);
+  batch.clear();
+  for (uint64_t s = 41; s <= 60; ++s) batch.push_back(&slots[s - 1]);
+  ASSERT_TRUE(fs->ApplyBatch(41, batch).status.ok());
+  fs->TEST_Crash();
+  fs.reset();
+  reader.reset();
+  // A process crash keeps committed batches: whole, not slot by slot.
+  fs = OpenFs(dir.path() + "/a.db");
+  EXPECT_EQ(fs->AppliedIndex(), 60u);
+  ApplyUpTo(*ref, slots, 60);
+  EXPECT_EQ(*fs->Digest(), *ref->Digest());
+  EXPECT_NE(*fs->Digest(), digest_at_20);
+}
+
+// What a killed child had applied: the end of the last batch it reported
+// as applied, and the end of the batch it had announced before applying.
+struct ChildProgress {
+  uint64_t acked = 0;
+  uint64_t announced = 0;
+};
+
+// Runs the applier in a child that applies batches of 1 to `batch_max`
+// slots, announcing each batch's last slot on a pipe before applying it and
+// reporting it after, and kills it with SIGKILL once it has reported
+// `kill_after` slots plus a random pause.
+ChildProgress ApplyInChildAndKill(const std::string& path,
+                                  const std::vector<Slot>& slots,
+                                  uint64_t kill_after, uint32_t pause_us,
+                                  size_t batch_max) {
+  constexpr uint64_t kAnnounce = uint64_t{1} << 63;
   int fds[2];
   PAXOSFS_CHECK(::pipe(fds) == 0);
   pid_t pid = ::fork();
@@ -138,17 +204,33 @@ uint64_t ApplyInChildAndKill(const std::string& path,
     o.checkpoint_every_slots = 25;
     auto fs = Filesystem::Open(path, o);
     if (!fs.ok()) ::_exit(3);
-    for (uint64_t s = (*fs)->AppliedIndex() + 1; s <= slots.size(); ++s) {
-      if (!(*fs)->Apply(s, slots[s - 1]).ok()) ::_exit(4);
-      if (::write(fds[1], &s, sizeof(s)) != sizeof(s)) ::_exit(5);
+    std::mt19937_64 rng(pause_us);
+    while ((*fs)->AppliedIndex() < slots.size()) {
+      uint64_t first = (*fs)->AppliedIndex() + 1;
+      size_t n =
+          std::min<uint64_t>(1 + rng() % batch_max, slots.size() - first + 1);
+      std::vector<const Slot*> batch;
+      for (size_t i = 0; i < n; ++i) batch.push_back(&slots[first + i - 1]);
+      uint64_t last = first + n - 1;
+      uint64_t announce = last | kAnnounce;
+      if (::write(fds[1], &announce, sizeof(announce)) != sizeof(announce)) {
+        ::_exit(5);
+      }
+      if (!(*fs)->ApplyBatch(first, batch).status.ok()) ::_exit(4);
+      if (::write(fds[1], &last, sizeof(last)) != sizeof(last)) ::_exit(5);
     }
     ::_exit(0);
   }
   ::close(fds[1]);
-  uint64_t last = 0, s = 0;
+  ChildProgress progress;
+  uint64_t s = 0;
   bool killed = false;
   while (::read(fds[0], &s, sizeof(s)) == sizeof(s)) {
-    last = s;
+    if (s & kAnnounce) {
+      progress.announced = s & ~kAnnounce;
+      continue;
+    }
+    progress.acked = s;
     if (!killed && s >= kill_after) {
       ::usleep(pause_us);
       ::kill(pid, SIGKILL);
@@ -159,10 +241,13 @@ uint64_t ApplyInChildAndKill(const std::string& path,
   int status = 0;
   ::waitpid(pid, &status, 0);
   PAXOSFS_CHECK(killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
-  return last;
+  return progress;
 }
 
-TEST(ReplayTest, KilledApplier_ReopensConsistentAndReplaysToSameDigest) {
+// Kills an applier of batches of up to `batch_max` slots again and again
+// until it has applied everything; each reopen must land exactly on a state
+// the reference passed through, at the end of a batch.
+void KillAndReplay(size_t batch_max) {
   TempDir dir;
   std::vector<Slot> slots = MakeWorkload(7, kSlots);
   // The reference never crashes; its digest is recorded after every slot.
@@ -175,8 +260,6 @@ TEST(ReplayTest, KilledApplier_ReopensConsistentAndReplaysToSameDigest) {
   std::mt19937_64 rng(99);
   const std::string path = dir.path() + "/crashy.db";
   int crashes = 0;
-  // Kill the same store again and again until it has applied everything;
-  // each reopen must land exactly on a state the reference passed through.
   while (true) {
     uint64_t at = 0;
     {
@@ -186,18 +269,25 @@ TEST(ReplayTest, KilledApplier_ReopensConsistentAndReplaysToSameDigest) {
     }
     if (at == kSlots) break;
     uint64_t kill_after = at + 1 + rng() % 40;
-    uint64_t acked =
-        ApplyInChildAndKill(path, slots, kill_after, uint32_t(rng() % 3000));
+    ChildProgress p = ApplyInChildAndKill(path, slots, kill_after,
+                                          uint32_t(rng() % 3000), batch_max);
     ++crashes;
     auto fs = OpenFs(path);
-    // A process crash loses nothing committed: every slot the child
-    // reported is there, and perhaps one more it had not reported yet.
-    EXPECT_GE(fs->AppliedIndex(), acked);
-    EXPECT_LE(fs->AppliedIndex(), acked + 1);
+    // A process crash loses nothing committed: every batch the child
+    // reported is there, and perhaps the whole next one, never part of it.
+    if (fs->AppliedIndex() != p.acked) {
+      EXPECT_EQ(fs->AppliedIndex(), p.announced) << "after crash " << crashes;
+    }
   }
   EXPECT_GE(crashes, 3);
   std::printf("  %d crashes, each reopened consistent and replayed\n", crashes);
 }
+
+TEST(ReplayTest, KilledApplier_ReopensConsistentAndReplaysToSameDigest) {
+  KillAndReplay(1);
+}
+
+TEST(ReplayTest, KilledBatchApplier_ReopensAtABatchEnd) { KillAndReplay(16); }
 
 TEST(ReplayTest, AbandonedSlot_RolledBackThenReplayed) {
   TempDir dir;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -12,14 +13,26 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Records what it applies; can be told to fail, as a full disk would.
+// Records what it applies and the size of each batch; can be told to fail,
+// as a full disk would, from some slot on, and to hold a batch until
+// released.
 class FakeStateMachine : public StateMachine {
  public:
+  BatchResult ApplyBatch(
+      uint64_t first_slot,
+      const std::vector<const std::vector<std::string>*>& slots) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      batches_.push_back(slots.size());
+      gate_cv_.wait(lock, [this] { return !held_; });
+    }
+    return StateMachine::ApplyBatch(first_slot, slots);
+  }
   StatusOr<std::vector<std::string>> Apply(
       uint64_t slot, const std::vector<std::string>& commands) override {
     std::lock_guard<std::mutex> lock(mu_);
     EXPECT_EQ(slot, applied_ + 1);
-    if (fail_) return Status::NoSpace("disk full");
+    if (fail_ && slot >= fail_from_) return Status::NoSpace("disk full");
     applied_ = slot;
     std::vector<std::string> results;
     for (const std::string& c : commands) {
@@ -43,9 +56,22 @@ class FakeStateMachine : public StateMachine {
     return Status::Ok();
   }
 
-  void SetFail(bool fail) {
+  void SetFail(bool fail, uint64_t from_slot = 0) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_ = fail;
+    fail_from_ = from_slot;
+  }
+  // While held, a batch waits before applying anything.
+  void Hold(bool held) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_ = held;
+    }
+    gate_cv_.notify_all();
+  }
+  std::vector<size_t> batches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
   }
   std::string log() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -57,8 +83,22 @@ class FakeStateMachine : public StateMachine {
   uint64_t applied_ = 0;
   uint64_t durable_ = 0;
   bool fail_ = false;
+  uint64_t fail_from_ = 0;
+  bool held_ = false;
+  std::condition_variable gate_cv_;
+  std::vector<size_t> batches_;
   std::string log_;
 };
+
+// Waits until the state machine has been handed `n` batches.
+bool WaitBatches(FakeStateMachine& sm, size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (sm.batches().size() < n) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
 
 TEST(ApplierTest, Push_AppliesInOrderAndCallsHook) {
   FakeStateMachine sm;
@@ -95,6 +135,82 @@ TEST(ApplierTest, ApplyError_RetriesSameSlotNeverSkips) {
   ASSERT_TRUE(applier.WaitApplied(2, seconds(10)));
   EXPECT_TRUE(applier.error().ok());
   EXPECT_EQ(sm.log(), "x;y;");
+}
+
+TEST(ApplierTest, QueuedSlots_AppliedAsBoundedBatchesThenReported) {
+  FakeStateMachine sm;
+  Applier::Options options;
+  options.batch_slots_max = 4;
+  options.batch_bytes_max = 1 << 20;
+  std::mutex mu;
+  std::vector<uint64_t> reported;
+  Applier applier(&sm, options,
+                  [&](uint64_t slot, const std::vector<std::string>&,
+                      const std::vector<std::string>&) {
+                    std::lock_guard<std::mutex> lock(mu);
+                    reported.push_back(slot);
+                  });
+  sm.Hold(true);
+  applier.Push(1, {"a"});
+  ASSERT_TRUE(WaitBatches(sm, 1));
+  // Slot 1 is being applied: the next ten queue up behind it.
+  for (uint64_t s = 2; s <= 11; ++s) applier.Push(s, {"c" + std::to_string(s)});
+  EXPECT_FALSE(applier.WaitApplied(1, milliseconds(20)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_TRUE(reported.empty()) << "reported before its batch was applied";
+  }
+  sm.Hold(false);
+  ASSERT_TRUE(applier.WaitApplied(11, seconds(10)));
+  EXPECT_EQ(sm.batches(), (std::vector<size_t>{1, 4, 4, 2}));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(reported,
+            (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+}
+
+TEST(ApplierTest, Batch_ByteBoundSplitsButABigSlotGoesAlone) {
+  FakeStateMachine sm;
+  Applier::Options options;
+  options.batch_bytes_max = 10;
+  Applier applier(&sm, options, [](auto, const auto&, const auto&) {});
+  sm.Hold(true);
+  applier.Push(1, {"a"});
+  ASSERT_TRUE(WaitBatches(sm, 1));
+  applier.Push(2, {"xxxxxx"});
+  applier.Push(3, {"yyyyyy"});  // 12 bytes with slot 2: its own batch.
+  applier.Push(4, {std::string(50, 'z')});  // Over the bound: alone.
+  applier.Push(5, {"w"});
+  sm.Hold(false);
+  ASSERT_TRUE(applier.WaitApplied(5, seconds(10)));
+  EXPECT_EQ(sm.batches(), (std::vector<size_t>{1, 1, 1, 1, 1}));
+}
+
+TEST(ApplierTest, BatchError_ReportsAppliedPrefixRetriesTheRest) {
+  FakeStateMachine sm;
+  Applier::Options options;
+  options.retry_ms = 5;
+  std::atomic<uint64_t> last_reported{0};
+  Applier applier(&sm, options, [&](uint64_t slot, const auto&, const auto&) {
+    last_reported = slot;
+  });
+  sm.Hold(true);
+  applier.Push(1, {"a"});
+  ASSERT_TRUE(WaitBatches(sm, 1));
+  applier.Push(2, {"b"});
+  applier.Push(3, {"c"});
+  applier.Push(4, {"d"});
+  sm.SetFail(true, /*from_slot=*/3);
+  sm.Hold(false);
+  ASSERT_TRUE(applier.WaitApplied(2, seconds(10)));
+  EXPECT_FALSE(applier.WaitApplied(3, milliseconds(50)));
+  EXPECT_EQ(applier.applied_index(), 2u);
+  EXPECT_EQ(last_reported.load(), 2u);
+  EXPECT_EQ(applier.error().code(), StatusCode::kNoSpace);
+  sm.SetFail(false);
+  ASSERT_TRUE(applier.WaitApplied(4, seconds(10)));
+  EXPECT_TRUE(applier.error().ok());
+  EXPECT_EQ(sm.log(), "a;b;c;d;");
+  EXPECT_EQ(last_reported.load(), 4u);
 }
 
 TEST(ApplierTest, WaitApplied_TimesOut) {
