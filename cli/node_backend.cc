@@ -73,7 +73,7 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
     // would only add copies to every node's log.
     if (attempt > 0 && !applier_->error().ok()) {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_until(
+      session->cv.wait_until(
           lock,
           std::min(deadline,
                    Clock::now() + milliseconds(options_.repropose_ms)),
