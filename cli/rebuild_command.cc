@@ -70,10 +70,10 @@ StatusOr<Membership> AskMember(const tls::Material& tls, const Identity& id,
   auto reply = ChangeMembershipViaLeader(tls, peer, request, 20000);
   if (!reply.ok()) return reply.status();
   if (reply->node() != id.node_id) {
-    return Status::InvalidArgument(
-        "the leader lists " + self->address() + " as node " +
-        std::to_string(reply->node()) + ", not node " +
-        std::to_string(id.node_id) + "; check `paxosfs members`");
+    return Status::InvalidArgument("the leader lists " + self->address() +
+                                   " as node " + std::to_string(reply->node()) +
+                                   ", not node " + std::to_string(id.node_id) +
+                                   "; check `paxosfs members`");
   }
   auto history = replica::DecodeMetadata(reply->configs());
   if (!history.ok() || history->configs.empty()) {
@@ -106,8 +106,7 @@ StatusOr<Membership> AskCluster(const tls::Material& tls, const Identity& id,
       "no member answered, so nothing was changed; the rebuild needs the "
       "cluster's leader (start the other members, or give --peer HOST:PORT "
       "of a running one):" +
-      (failures.empty() ? std::string(" no other member is known")
-                        : failures));
+      (failures.empty() ? std::string(" no other member is known") : failures));
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ int FailStart(const ServeFlags& flags, const std::string& what,
   std::fprintf(stderr,
                "paxosfs serve: refusing to start: the %s of this node is "
                "corrupt: %s\n%s.\n",
-               what.c_str(), status.ToString().c_str(),
+               what.c_str(), status.message().c_str(),
                RebuildFix(flags.data_dir).c_str());
   return kFailed;
 }
