@@ -46,11 +46,11 @@ bool Damage(const std::string& path, uint64_t offset, size_t length,
   int fd = open(path.c_str(), O_RDWR);
   if (fd < 0) return false;
   std::string bytes(length, '\xff');
-  bool ok = pread(fd, bytes.data(), length, offset) ==
-            static_cast<ssize_t>(length);
+  bool ok =
+      pread(fd, bytes.data(), length, offset) == static_cast<ssize_t>(length);
   for (char& b : bytes) b = flip ? static_cast<char>(b ^ 0xff) : '\xff';
-  ok = ok && pwrite(fd, bytes.data(), length, offset) ==
-                 static_cast<ssize_t>(length);
+  ok = ok &&
+       pwrite(fd, bytes.data(), length, offset) == static_cast<ssize_t>(length);
   close(fd);
   return ok;
 }
@@ -167,8 +167,7 @@ void RefusedThenRebuilt(Cluster& c, int victim, int writer,
   EXPECT_NE(status->disk_id(), static_cast<uint64_t>(victim))
       << "a rebuilt node must vote with a new disk id";
   EXPECT_TRUE(Eventually(
-      [&] { return !fs::exists(c.data_dir(victim) + "/revote"); },
-      seconds(10)))
+      [&] { return !fs::exists(c.data_dir(victim) + "/revote"); }, seconds(10)))
       << "the re-admission mark outlived the re-admission";
   std::cout << "caught up and voting again " << MsSince(restarted)
             << " ms after the restart\n";
