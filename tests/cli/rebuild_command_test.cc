@@ -72,7 +72,8 @@ TEST_F(RebuildCommandTest, MoveDamagedAside_OnlyTheStore_MovesWhatExists) {
   EXPECT_FALSE(fs::exists(*aside + "/log"));
 }
 
-TEST_F(RebuildCommandTest, MoveDamagedAside_SameSecondTwice_NothingOverwritten) {
+TEST_F(RebuildCommandTest,
+       MoveDamagedAside_SameSecondTwice_NothingOverwritten) {
   Put(dir_ + "/state.db", "first");
   ASSERT_TRUE(MoveDamagedAside(dir_, 0).ok());
   Put(dir_ + "/state.db", "second");

@@ -3,7 +3,8 @@
 // corrupt and the fix; `paxosfs rebuild` moves the damage aside, and the
 // node comes back from its peers' snapshot, converges and votes again. A
 // running node whose store is damaged under it stops taking part and
-// answers EIO, while the other two carry on.
+// answers EIO, while the other two carry on; so does a leader whose log
+// records are damaged under it, once a lagging peer needs them.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "tests/cluster/cluster.h"
@@ -180,59 +182,65 @@ void RefusedThenRebuilt(Cluster& c, int victim, int writer,
   EXPECT_EQ(ReadFile(c.mount(writer) + "/after"), "after");
 }
 
-TEST(CorruptionTest, LogRecordCorruptAtStart_RefusedRebuiltVotesAgain) {
-  auto start = Clock::now();
-  Cluster c(3);
-  int leader = c.WaitReady();
-  ASSERT_NE(leader, 0) << c.LogTail(1);
-  int victim = leader == 3 ? 2 : 3;
-  WriteFiles(c, leader, "before-", 30, 16 << 10);
-  ASSERT_TRUE(c.WaitConverged());
-  c.Stop(victim);
-  std::string segment = LargestSegment(c.data_dir(victim));
+// Three nodes with `count` files of `bytes` written through the leader
+// and applied everywhere; the victim is a follower.
+class CorruptionTest : public ::testing::Test {
+ protected:
+  void StartWith(int count, size_t bytes) {
+    c_ = std::make_unique<Cluster>(3);
+    leader_ = c_->WaitReady();
+    ASSERT_NE(leader_, 0) << c_->LogTail(1);
+    victim_ = leader_ == 3 ? 2 : 3;
+    WriteFiles(*c_, leader_, "before-", count, bytes);
+    ASSERT_TRUE(c_->WaitConverged());
+  }
+
+  const Clock::time_point start_ = Clock::now();
+  std::unique_ptr<Cluster> c_;
+  int leader_ = 0;
+  int victim_ = 0;
+};
+
+TEST_F(CorruptionTest, LogRecordCorruptAtStart_RefusedRebuiltVotesAgain) {
+  ASSERT_NO_FATAL_FAILURE(StartWith(30, 16 << 10));
+  Cluster& c = *c_;
+  c.Stop(victim_);
+  std::string segment = LargestSegment(c.data_dir(victim_));
   ASSERT_FALSE(segment.empty());
   // Inside a record in the middle of the segment, far from its tail.
   uint64_t offset = fs::file_size(segment) / 2;
   ASSERT_TRUE(Damage(segment, offset, 8, /*flip=*/true));
-  RefusedThenRebuilt(c, victim, leader,
+  RefusedThenRebuilt(c, victim_, leader_,
                      {"refusing to start", "log", segment, "at offset",
-                      "paxosfs rebuild --data " + c.data_dir(victim)},
+                      "paxosfs rebuild --data " + c.data_dir(victim_)},
                      segment);
-  std::cout << "log case: " << MsSince(start) << " ms in all\n";
+  std::cout << "log case: " << MsSince(start_) << " ms in all\n";
 }
 
-TEST(CorruptionTest, StoreCorruptAtStart_RefusedRebuiltVotesAgain) {
-  auto start = Clock::now();
-  Cluster c(3);
-  int leader = c.WaitReady();
-  ASSERT_NE(leader, 0) << c.LogTail(1);
-  int victim = leader == 3 ? 2 : 3;
-  WriteFiles(c, leader, "before-", 8, 512 << 10);
-  ASSERT_TRUE(c.WaitConverged());
-  c.Stop(victim);
-  std::string store = c.data_dir(victim) + "/state.db";
+TEST_F(CorruptionTest, StoreCorruptAtStart_RefusedRebuiltVotesAgain) {
+  ASSERT_NO_FATAL_FAILURE(StartWith(8, 512 << 10));
+  Cluster& c = *c_;
+  c.Stop(victim_);
+  std::string store = c.data_dir(victim_) + "/state.db";
   uint64_t pages = fs::file_size(store) / kPageBytes;
   ASSERT_GT(pages, 16u) << "the store is too small to damage its middle";
   // A few pages in the middle, so one in use is surely hit.
   ASSERT_TRUE(Damage(store, pages / 2 * kPageBytes, 4 * kPageBytes,
                      /*flip=*/false));
-  RefusedThenRebuilt(c, victim, leader,
+  RefusedThenRebuilt(c, victim_, leader_,
                      {"refusing to start", "store", store,
-                      "paxosfs rebuild --data " + c.data_dir(victim)},
+                      "paxosfs rebuild --data " + c.data_dir(victim_)},
                      store);
-  std::cout << "store case: " << MsSince(start) << " ms in all\n";
+  std::cout << "store case: " << MsSince(start_) << " ms in all\n";
 }
 
-TEST(CorruptionTest, StoreCorruptWhileRunning_NodeStopsOthersGoOn) {
-  auto start = Clock::now();
-  Cluster c(3);
-  int leader = c.WaitReady();
-  ASSERT_NE(leader, 0) << c.LogTail(1);
-  int victim = leader == 3 ? 2 : 3;
-  int third = 6 - leader - victim;
+TEST_F(CorruptionTest, StoreCorruptWhileRunning_NodeStopsOthersGoOn) {
   const size_t kBytes = 2 << 20;
-  WriteFiles(c, leader, "data-", 4, kBytes);
-  ASSERT_TRUE(c.WaitConverged());
+  ASSERT_NO_FATAL_FAILURE(StartWith(4, kBytes));
+  Cluster& c = *c_;
+  const int leader = leader_;
+  const int victim = victim_;
+  const int third = 6 - leader - victim;
   // Every page but the header, in the store and its WAL: whatever SQLite
   // reads from disk next is damaged (pages it cached before are intact).
   std::string store = c.data_dir(victim) + "/state.db";
@@ -245,7 +253,7 @@ TEST(CorruptionTest, StoreCorruptWhileRunning_NodeStopsOthersGoOn) {
   int eio = 0;
   for (int i = 0; i < 4; ++i) {
     bool failed = false;
-    ReadsBackOrEio(c.mount(victim) + "/data-" + std::to_string(i),
+    ReadsBackOrEio(c.mount(victim) + "/before-" + std::to_string(i),
                    Pattern(kBytes, i), &failed);
     eio += failed;
   }
@@ -267,7 +275,60 @@ TEST(CorruptionTest, StoreCorruptWhileRunning_NodeStopsOthersGoOn) {
   EXPECT_TRUE(failed);
   EXPECT_FALSE(
       WriteFile(c.mount(victim) + "/refused", "a halted node takes no write"));
-  std::cout << "running case: " << MsSince(start) << " ms in all\n";
+  std::cout << "running case: " << MsSince(start_) << " ms in all\n";
+}
+
+TEST_F(CorruptionTest, LogCorruptWhileRunning_LeaderStopsWhenALaggardNeedsIt) {
+  ASSERT_NO_FATAL_FAILURE(StartWith(4, 16 << 10));
+  Cluster& c = *c_;
+  const int damaged = leader_;  // Catch-up asks the leader first.
+  const int laggard = victim_;
+  const int third = 6 - damaged - laggard;
+  c.Stop(laggard);
+  std::string segment = LargestSegment(c.data_dir(damaged));
+  ASSERT_FALSE(segment.empty());
+  uint64_t from = fs::file_size(segment);
+  WriteFiles(c, damaged, "missed-", 40, 16 << 10);
+  ASSERT_TRUE(c.WaitConverged());
+  // One byte in every KiB of what the laggard missed, clear of the tail
+  // the leader still appends to: whichever of those slots the leader
+  // reads back for the laggard is damaged.
+  uint64_t to = fs::file_size(segment) - 1024;
+  ASSERT_GT(to, from + 4096);
+  for (uint64_t at = from + 512; at < to; at += 1024) {
+    ASSERT_TRUE(Damage(segment, at, 1, /*flip=*/true));
+  }
+  auto damaged_at = Clock::now();
+  c.Start(laggard);
+  EXPECT_TRUE(c.WaitForLog(damaged, "no longer votes or serves", seconds(30)))
+      << c.LogTail(damaged);
+  std::string log = c.Log(damaged);
+  EXPECT_NE(log.find("the log is corrupt"), std::string::npos) << log;
+  EXPECT_NE(log.find(segment), std::string::npos) << log;
+  EXPECT_NE(log.find("paxosfs rebuild --data " + c.data_dir(damaged)),
+            std::string::npos);
+  std::cout << "the damaged leader stopped " << MsSince(damaged_at)
+            << " ms after the laggard restarted\n";
+  EXPECT_FALSE(Voting(c, damaged));
+
+  // The other two elect a leader, the laggard catches up from the third,
+  // and nothing the damaged node holds is served from its mount.
+  bool written = Eventually(
+      [&] { return WriteFile(c.mount(third) + "/later", "later", true); },
+      seconds(45));
+  ASSERT_TRUE(written) << c.LogTail(third);
+  EXPECT_TRUE(Eventually(
+      [&] { return ReadFile(c.mount(laggard) + "/later") == "later"; },
+      seconds(30)));
+  for (int i = 0; i < 40; i += 13) {
+    EXPECT_EQ(ReadFile(c.mount(laggard) + "/missed-" + std::to_string(i)),
+              Pattern(16 << 10, i));
+  }
+  bool failed = false;
+  EXPECT_FALSE(ReadsBackOrEio(c.mount(damaged) + "/missed-0",
+                              Pattern(16 << 10, 0), &failed));
+  EXPECT_TRUE(failed);
+  std::cout << "running log case: " << MsSince(start_) << " ms in all\n";
 }
 
 }  // namespace
