@@ -250,9 +250,11 @@ void AddRebuild(CLI::App& app, paxosfs::cli::RebuildFlags& flags) {
       "and fetch the state from the peers at its next start");
   rebuild->add_option("--data", flags.data_dir, "The node's data directory")
       ->capture_default_str();
-  rebuild->add_option("--peer", flags.peer,
-                      "HOST:PORT of a running member (default: the initial "
-                      "members)");
+  rebuild
+      ->add_option("--peer", flags.peer,
+                   "HOST:PORT of a running member (default: the initial "
+                   "members)")
+      ->check(paxosfs::cli::AddressValue());
   rebuild->callback([&flags] { std::exit(paxosfs::cli::RunRebuild(flags)); });
 }
 

@@ -494,8 +494,8 @@ void DriverImpl::UpdateStatus() {
   // The core keeps accepting for every remembered configuration (an older
   // one may still govern slots in the window); a user asks whether the
   // latest one counts this node's vote. A stopped node votes no more.
-  status_.voting = failed_.ok() && core_->LatestConfig().IsVoter(
-                                       core_->id(), core_->disk_id());
+  status_.voting = failed_.ok() &&
+                   core_->LatestConfig().IsVoter(core_->id(), core_->disk_id());
   status_.chosen_index = core_->chosen_prefix();
   status_.log_first_slot = log_->FirstSlot();
   status_.disk_id = core_->disk_id();
