@@ -20,6 +20,7 @@ void AddMember(const replica::Config& config, uint64_t node, const char* role,
   auto it = config.addresses.find(node);
   if (it != config.addresses.end()) s->set_address(it->second);
   s->set_role(role);
+  s->set_disk_id(config.VoterDisk(node));
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "cli/data_dir.h"
@@ -14,7 +13,6 @@
 #include "cli/input_checks.h"
 #include "cli/rebuild.h"
 #include "cli/tls_files.h"
-#include "log/file_log.h"
 #include "proto/join.grpc.pb.h"
 #include "replica/core/codec.h"
 #include "tls/token.h"
@@ -34,27 +32,6 @@ int Fail(const std::string& what) {
 // Said of a join that failed before the cluster could have admitted it.
 std::string Removed(const DirClaim* claim, const std::string& dir) {
   return claim == nullptr ? "" : " (nothing was left in " + dir + ")";
-}
-
-// A fresh acceptor identity for this disk: it votes only once a
-// configuration lists it (after `--voter` or `members promote`).
-uint64_t NewDiskId() {
-  std::random_device random;
-  uint64_t id = 0;
-  while (id == 0) id = (uint64_t{random()} << 32) ^ random();
-  return id;
-}
-
-Status WriteJoinLog(const std::string& dir, const std::string& configs) {
-  auto history = replica::DecodeMetadata(configs);
-  if (!history.ok()) return history.status().WithContext("the leader's reply");
-  replica::Metadata meta;
-  meta.disk_id = NewDiskId();
-  meta.configs = std::move(history->configs);
-  auto log = log::OpenFileLog(log::PosixEnv(), LogDir(dir));
-  if (!log.ok()) return log.status();
-  PAXOSFS_RETURN_IF_ERROR((*log)->SetMetadata(replica::EncodeMetadata(meta)));
-  return (*log)->Sync();
 }
 
 // The cluster's initial voters, as `init` recorded them on every founder.
@@ -202,7 +179,7 @@ int Admit(const JoinFlags& flags) {
   }
   Status s = WriteTlsFile(dir, "ca.crt", *ca);
   if (s.ok()) s = WriteTlsFile(dir, "node.crt", reply->node_cert());
-  if (s.ok()) s = WriteJoinLog(dir, reply->configs());
+  if (s.ok()) s = WriteFreshLog(dir, reply->configs()).status();
   if (s.ok()) s = MarkForRebuild(dir, flags.peer);
   Identity id;
   id.cluster_id = reply->cluster_id();

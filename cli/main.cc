@@ -11,6 +11,7 @@
 #include "cli/input_checks.h"
 #include "cli/join_command.h"
 #include "cli/members_command.h"
+#include "cli/rebuild_command.h"
 #include "cli/serve_command.h"
 #include "cli/status_command.h"
 #include "cli/token_command.h"
@@ -250,6 +251,21 @@ void AddMembers(CLI::App& app, paxosfs::cli::MembersFlags& flags) {
   members->callback([&flags] { std::exit(paxosfs::cli::RunMembers(flags)); });
 }
 
+void AddRebuild(CLI::App& app, paxosfs::cli::RebuildFlags& flags) {
+  CLI::App* rebuild = app.add_subcommand(
+      "rebuild",
+      "Recover a stopped node whose log or store is corrupt: move them aside "
+      "and fetch the state from the peers at its next start");
+  rebuild->add_option("--data", flags.data_dir, "The node's data directory")
+      ->capture_default_str();
+  rebuild
+      ->add_option("--peer", flags.peer,
+                   "HOST:PORT of a running member (default: the initial "
+                   "members)")
+      ->check(paxosfs::cli::AddressValue());
+  rebuild->callback([&flags] { std::exit(paxosfs::cli::RunRebuild(flags)); });
+}
+
 void AddStatus(CLI::App& app, paxosfs::cli::StatusFlags& flags) {
   CLI::App* status =
       app.add_subcommand("status", "Show the cluster as one member sees it");
@@ -290,10 +306,12 @@ int main(int argc, char** argv) {
   paxosfs::cli::JoinFlags join_flags;
   paxosfs::cli::MembersFlags members_flags;
   paxosfs::cli::TokenFlags token_flags;
+  paxosfs::cli::RebuildFlags rebuild_flags;
   AddInit(app, init_flags);
   AddServe(app, serve_flags);
   AddJoin(app, join_flags);
   AddMembers(app, members_flags);
+  AddRebuild(app, rebuild_flags);
   AddStatus(app, status_flags);
   AddToken(app, token_flags);
   // Children are started from this very binary.

@@ -1,6 +1,7 @@
 #include "cli/promoter.h"
 
 #include "cli/admin_client.h"
+#include "cli/rebuild.h"
 #include "common/logging.h"
 
 namespace paxosfs::cli {
@@ -11,10 +12,11 @@ constexpr uint64_t kCaughtUpSlots = 64;
 
 }  // namespace
 
-Promoter::Promoter(const Identity& identity, tls::Material tls,
-                   const replica::Driver* driver,
+Promoter::Promoter(const Identity& identity, std::string data_dir,
+                   tls::Material tls, const replica::Driver* driver,
                    const replica::Applier* applier)
     : identity_(identity),
+      data_dir_(std::move(data_dir)),
       tls_(std::move(tls)),
       driver_(driver),
       applier_(applier) {
@@ -44,7 +46,15 @@ void Promoter::Run() {
 
 bool Promoter::TryOnce() {
   replica::DriverStatus s = driver_->status();
-  if (s.voting) return true;
+  if (s.voting) {
+    Status cleared = ClearRevote(data_dir_);
+    if (!cleared.ok()) {
+      Logf(LogLevel::kWarning, "node", "%s", cleared.ToString().c_str());
+    }
+    return true;
+  }
+  // A halted node (damaged data) must not ask for a vote.
+  if (!s.error.ok()) return true;
   auto leader = s.config.addresses.find(s.leader_id);
   if (s.leader_id == replica::kNoNode || leader == s.config.addresses.end()) {
     return false;
@@ -54,24 +64,45 @@ bool Promoter::TryOnce() {
                                  leader_status->chosen_index()) {
     return false;
   }
+  uint64_t listed_disk = 0;
+  for (const proto::MemberStatus& m : leader_status->members()) {
+    if (m.id() == identity_.node_id) listed_disk = m.disk_id();
+  }
+  // Already re-admitted: this node votes once it applies that change.
+  if (listed_disk == s.disk_id) return false;
   proto::MemberChangeRequest request;
-  request.set_kind(proto::MemberChangeRequest::PROMOTE);
   request.set_node(identity_.node_id);
+  if (listed_disk != 0) {
+    request.set_kind(proto::MemberChangeRequest::DEMOTE);
+    if (!Ask(leader->second, request)) return false;
+    Logf(LogLevel::kInfo, "node",
+         "demoted this node's old disk %llu (its votes were lost with it)",
+         static_cast<unsigned long long>(listed_disk));
+  }
+  request.set_kind(proto::MemberChangeRequest::PROMOTE);
   request.set_disk_id(s.disk_id);
-  auto reply = ChangeMembershipViaLeader(tls_, leader->second, request, 20000);
-  if (reply.ok()) {
-    Logf(LogLevel::kInfo, "node", "caught up; this node now votes");
-    return true;
+  if (!Ask(leader->second, request)) return false;
+  Logf(LogLevel::kInfo, "node", "caught up; this node now votes with disk %llu",
+       static_cast<unsigned long long>(s.disk_id));
+  return false;  // Done once this node applied the change (s.voting).
+}
+
+bool Promoter::Ask(const std::string& leader,
+                   proto::MemberChangeRequest request) {
+  // Retries "another change in progress" (the demotion not yet in force).
+  auto reply = ChangeMembershipViaLeader(tls_, leader, request, 20000);
+  if (reply.ok()) return true;
+  StatusCode code = reply.status().code();
+  if (code != StatusCode::kUnavailable && code != StatusCode::kTimedOut) {
+    Logf(LogLevel::kError, "node",
+         "the leader refused to make this node a voter: %s; it stays a "
+         "learner (see `paxosfs members promote`)",
+         reply.status().ToString().c_str());
+    // Ends Run: asking again would be refused again.
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
   }
-  if (reply.status().code() == StatusCode::kUnavailable ||
-      reply.status().code() == StatusCode::kTimedOut) {
-    return false;
-  }
-  Logf(LogLevel::kError, "node",
-       "the leader refused to make this node a voter: %s; it stays a learner "
-       "(see `paxosfs members promote`)",
-       reply.status().ToString().c_str());
-  return true;
+  return false;
 }
 
 }  // namespace paxosfs::cli

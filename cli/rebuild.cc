@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "cli/data_dir.h"
 #include "common/logging.h"
+#include "log/file_log.h"
+#include "replica/core/codec.h"
 #include "snapshot/stream.h"
 #include "tls/certs.h"
 
@@ -16,6 +19,7 @@ namespace paxosfs::cli {
 namespace {
 
 constexpr char kMarker[] = "rebuild";
+constexpr char kRevoteMarker[] = "revote";
 
 std::string MarkerPath(const std::string& dir) { return dir + "/" + kMarker; }
 
@@ -72,6 +76,42 @@ Status MarkForRebuild(const std::string& dir, const std::string& peer) {
 
 bool RebuildDue(const std::string& dir) {
   return std::filesystem::exists(MarkerPath(dir));
+}
+
+StatusOr<uint64_t> WriteFreshLog(const std::string& dir,
+                                 const std::string& configs) {
+  auto history = replica::DecodeMetadata(configs);
+  if (!history.ok()) return history.status().WithContext("the leader's reply");
+  replica::Metadata meta;
+  std::random_device random;
+  while (meta.disk_id == 0) {
+    meta.disk_id = (uint64_t{random()} << 32) ^ random();
+  }
+  meta.configs = std::move(history->configs);
+  auto log = log::OpenFileLog(log::PosixEnv(), LogDir(dir));
+  if (!log.ok()) return log.status();
+  PAXOSFS_RETURN_IF_ERROR((*log)->SetMetadata(replica::EncodeMetadata(meta)));
+  PAXOSFS_RETURN_IF_ERROR((*log)->Sync());
+  return meta.disk_id;
+}
+
+Status MarkForRevote(const std::string& dir, uint64_t disk_id) {
+  return WriteFileDurably(dir, kRevoteMarker,
+                          "disk_id=" + std::to_string(disk_id) + "\n");
+}
+
+bool RevoteDue(const std::string& dir) {
+  return std::filesystem::exists(dir + "/" + kRevoteMarker);
+}
+
+Status ClearRevote(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove(dir + "/" + kRevoteMarker, ec);
+  if (ec) {
+    return Status::IOError("cannot remove " + dir + "/" + kRevoteMarker + ": " +
+                           ec.message());
+  }
+  return Status::Ok();
 }
 
 Status RebuildIfDue(const std::string& dir, const std::string& cluster_id,

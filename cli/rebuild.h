@@ -21,6 +21,21 @@ namespace paxosfs::cli {
 Status MarkForRebuild(const std::string& dir, const std::string& peer);
 bool RebuildDue(const std::string& dir);
 
+// Creates DIR's log (REQUIRES: none there yet) holding only metadata: the
+// configuration history `configs` (EncodeMetadata bytes, as the leader's
+// MemberChangeReply carries them) and a fresh random disk id, so the node
+// votes only once a configuration lists that disk. Used by `join` and
+// `rebuild`. Returns the disk id.
+StatusOr<uint64_t> WriteFreshLog(const std::string& dir,
+                                 const std::string& configs);
+
+// DIR/revote: this node voted before `paxosfs rebuild` gave it a new disk
+// id; `serve` asks to vote again once caught up (cli/promoter.h) and clears
+// the mark once it does.
+Status MarkForRevote(const std::string& dir, uint64_t disk_id);
+bool RevoteDue(const std::string& dir);
+Status ClearRevote(const std::string& dir);
+
 // If DIR is marked: fetches a snapshot from the marked peer or, failing
 // that, from each of `peers` in turn, installs it as DIR's store (nobody may
 // have it open), truncates `log` through the snapshot's index and removes

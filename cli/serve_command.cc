@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "cli/admin_service.h"
@@ -52,6 +53,48 @@ int Fail(const std::string& what, const Status& status) {
                status.ToString().c_str());
   return kFailed;
 }
+
+// What to do about damaged data, for messages at start and at run time.
+std::string RebuildFix(const std::string& data_dir) {
+  return "Fix: stop the node, run `paxosfs rebuild --data " + data_dir +
+         "` (it moves the damaged files aside into " + data_dir +
+         "/corrupt-<time>/ and marks the node to fetch its state from its "
+         "peers), then start it again";
+}
+
+// Start refused: a corrupt log or store is never served, applied or cut.
+int FailStart(const ServeFlags& flags, const std::string& what,
+              const Status& status) {
+  if (status.code() != StatusCode::kCorruption) return Fail(what, status);
+  std::fprintf(stderr,
+               "paxosfs serve: refusing to start: the %s of this node is "
+               "corrupt: %s\n%s.\n",
+               what.c_str(), status.message().c_str(),
+               RebuildFix(flags.data_dir).c_str());
+  return kFailed;
+}
+
+// Damage found at run time (a reader or the applier got SQLITE_CORRUPT):
+// halts the driver, now or as soon as it exists, so the node stops taking
+// part and its reads fail. Thread-safe; called on the thread that found it.
+class DamageStop {
+ public:
+  void Report(const Status& why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (first_.ok()) first_ = why;
+    if (driver_ != nullptr) driver_->Halt(first_);
+  }
+  void SetDriver(replica::Driver* driver) {
+    std::lock_guard<std::mutex> lock(mu_);
+    driver_ = driver;
+    if (driver_ != nullptr && !first_.ok()) driver_->Halt(first_);
+  }
+
+ private:
+  std::mutex mu_;
+  Status first_;                       // Guarded by mu_.
+  replica::Driver* driver_ = nullptr;  // Guarded by mu_.
+};
 
 // Blocks SIGINT and SIGTERM in every thread (threads inherit the mask) so
 // they can be awaited with sigtimedwait by the main thread alone.
@@ -140,6 +183,13 @@ class FailureWatch {
              "space by deleting files elsewhere on that disk)",
              static_cast<unsigned long long>(restart_free_ >> 20),
              dir_.c_str());
+      } else if (error.code() == StatusCode::kCorruption) {
+        // Serving on (halted) keeps the mount answering EIO rather than
+        // vanishing under its users, and the evidence untouched.
+        Logf(LogLevel::kError, "node",
+             "this node's data is corrupt (%s); it no longer votes or serves "
+             "reads (EIO). %s",
+             error.ToString().c_str(), RebuildFix(dir_).c_str());
       } else {
         Logf(LogLevel::kError, "node",
              "this node takes no part until it is restarted (%s); check the "
@@ -171,7 +221,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   log::RecoveryReport recovery;
   auto log = log::OpenFileLog(log::PosixEnv(), LogDir(flags.data_dir),
                               log::FileLogOptions(), &recovery);
-  if (!log.ok()) return Fail("log", log.status());
+  if (!log.ok()) return FailStart(flags, "log", log.status());
   if (recovery.torn_bytes_cut > 0) {
     Logf(LogLevel::kWarning, "log",
          "cut %llu bytes of an unfinished write from %s (an append cut "
@@ -184,8 +234,13 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   Status rebuilt = RebuildIfDue(flags.data_dir, id.cluster_id, *tls,
                                 KnownPeers(**log, id.node_id), log->get());
   if (!rebuilt.ok()) return Fail("rebuild", rebuilt);
-  auto fs = fsm::Filesystem::Open(StorePath(flags.data_dir), fsm::Options());
-  if (!fs.ok()) return Fail("store", fs.status());
+  DamageStop damage;
+  fsm::Options fs_options;
+  fs_options.on_corruption = [&damage](const Status& why) {
+    damage.Report(why);
+  };
+  auto fs = fsm::Filesystem::Open(StorePath(flags.data_dir), fs_options);
+  if (!fs.ok()) return FailStart(flags, "store", fs.status());
 
   snapshot::SourceOptions source_options;
   source_options.cluster_id = id.cluster_id;
@@ -240,8 +295,9 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
       std::clamp<uint64_t>(flags.log_keep_slots, 1, 1000);
   auto driver = replica::Driver::Start(driver_options, log->get(),
                                        transport->get(), &applier);
-  if (!driver.ok()) return Fail("consensus", driver.status());
+  if (!driver.ok()) return FailStart(flags, "log", driver.status());
   driver_ptr.store(driver->get());
+  damage.SetDriver(driver->get());
   admin.SetDriver(driver->get());
 
   SpaceGuard space(flags.data_dir, flags.reserve_mib << 20);
@@ -268,8 +324,9 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
        id.listen.c_str(), mount ? ", mounted at " : "",
        mount ? flags.mount_point.c_str() : "");
   std::unique_ptr<Promoter> promoter;
-  if (flags.promote) {
-    promoter = std::make_unique<Promoter>(id, *tls, driver->get(), &applier);
+  if (flags.promote || RevoteDue(flags.data_dir)) {
+    promoter = std::make_unique<Promoter>(id, flags.data_dir, *tls,
+                                          driver->get(), &applier);
   }
 
   int outcome = kStopped;
@@ -304,6 +361,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   promoter.reset();
   if (mount) mount->Stop();
   backend->SetMount(nullptr);
+  damage.SetDriver(nullptr);
   driver_ptr.store(nullptr);
   admin.SetDriver(nullptr);
   driver->reset();

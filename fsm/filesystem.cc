@@ -15,6 +15,7 @@ snapshot::StoreOptions StoreOptionsFor(const Options& options, bool read_only) {
   o.read_only = read_only;
   o.check_on_open = options.check_on_open;
   o.chunk_size = kChunkSize;
+  o.on_corruption = options.on_corruption;
   return o;
 }
 

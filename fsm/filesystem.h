@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ struct Options {
   const Clock* clock = &SystemClock::Instance();
   // Run SQLite's quick_check when opening (cost grows with the store).
   bool check_on_open = true;
+  // Told when the writer's or any reader's store finds it is corrupt
+  // (snapshot::StoreOptions::on_corruption), on that thread.
+  std::function<void(const Status&)> on_corruption;
 };
 
 // Read-only view for one thread. Every method returns a Result whose

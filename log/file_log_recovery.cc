@@ -53,8 +53,9 @@ Status FileLog::Corrupt(uint64_t segment, uint64_t offset,
   return Status::Corruption(
       SegmentPath(segment) + " at offset " + std::to_string(offset) + ": " +
       std::string(what) +
-      ". The log is corrupt; this node must not vote with it. Move the log "
-      "directory aside and rebuild the node from its peers (paxosfs join).");
+      ". The log is corrupt; this node must not vote with it: rebuild the "
+      "node from its peers (paxosfs rebuild moves the damaged log aside and "
+      "keeps it).");
 }
 
 Status FileLog::Recover(RecoveryReport* report) {

@@ -49,9 +49,10 @@ struct Inputs {
   std::deque<std::string> proposals;
   std::deque<std::shared_ptr<ReadWaiter>> reads;
   std::deque<std::shared_ptr<ChangeWaiter>> changes;
+  Status halt;  // Halt() was called with this reason.
   bool Empty() const {
     return messages.empty() && proposals.empty() && reads.empty() &&
-           changes.empty();
+           changes.empty() && halt.ok();
   }
 };
 
@@ -145,6 +146,17 @@ class DriverImpl final : public Driver {
     return status_;
   }
 
+  void Halt(Status why) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!status_.error.ok() || why.ok()) return;
+      // Visible at once, so no proposal or read barrier starts meanwhile.
+      status_.error = why;
+      inputs_.halt = std::move(why);
+    }
+    cv_.notify_one();
+  }
+
  private:
   void Run();
   void Turn(Inputs inputs);
@@ -160,6 +172,8 @@ class DriverImpl final : public Driver {
   uint64_t ThroughByteMargin(uint64_t durable) const;
   void UpdateStatus();
   void FailReads(const Status& status);
+  // Stops taking part: every later turn only fails waiters.
+  void Stop(const Status& why, const char* what);
 
   const DriverOptions options_;
   log::Log* const log_;
@@ -210,6 +224,9 @@ void DriverImpl::Run() {
 
 void DriverImpl::Turn(Inputs inputs) {
   int64_t now = options_.clock->MonotonicNanos();
+  if (failed_.ok() && !inputs.halt.ok()) {
+    Stop(inputs.halt, "this node's data is damaged");
+  }
   if (failed_.ok()) {
     for (auto& [from, body] : inputs.messages) StepMessage(from, body, now);
     for (std::string& p : inputs.proposals) Offer(std::move(p), now);
@@ -231,14 +248,10 @@ void DriverImpl::Turn(Inputs inputs) {
     if (persisted.ok()) {
       Deliver(ready);
       MaybeTruncate();
-    } else {
+    } else if (failed_.ok()) {
       // The log may have lost what it reported written: taking part any
       // further could break agreement. Stop; a restart re-reads the disk.
-      failed_ = persisted;
-      Logf(LogLevel::kError, "consensus",
-           "the log cannot be written (%s); this node stops taking part "
-           "until it is restarted with a working disk",
-           persisted.ToString().c_str());
+      Stop(persisted, "the log cannot be written");
     }
   }
   if (!failed_.ok()) {
@@ -367,9 +380,16 @@ Status DriverImpl::SyncVotes(const Ready& ready) {
 
 void DriverImpl::SendMessages(Ready& ready, bool after_sync) {
   for (Envelope& env : ready.messages) {
+    if (!failed_.ok()) return;
     if (VouchesForDisk(env.msg.type) != after_sync) continue;
     Status filled = FillValuesFromLog(
         env.msg, [this](uint64_t slot) { return ReadRecord(log_, slot); });
+    if (filled.code() == StatusCode::kCorruption) {
+      // A record this node wrote no longer reads back: its other votes
+      // cannot be trusted either, so it must not promise or accept again.
+      Stop(filled, "the log is corrupt");
+      return;
+    }
     if (!filled.ok()) {
       // Sending it without the value could mislead a candidate; dropping it
       // is what a lossy network may do anyway.
@@ -455,7 +475,7 @@ void DriverImpl::MaybeTruncate() {
   }
   Status s = log_->TruncatePrefix(through + 1);
   if (!s.ok()) {
-    failed_ = s;
+    Stop(s, "the log cannot be truncated");
     return;
   }
   core_->Compacted(through);
@@ -473,8 +493,9 @@ void DriverImpl::UpdateStatus() {
   status_.lease_valid = status_.is_leader && core_->CanServeLocalRead(now);
   // The core keeps accepting for every remembered configuration (an older
   // one may still govern slots in the window); a user asks whether the
-  // latest one counts this node's vote.
-  status_.voting = core_->LatestConfig().IsVoter(core_->id(), core_->disk_id());
+  // latest one counts this node's vote. A stopped node votes no more.
+  status_.voting = failed_.ok() &&
+                   core_->LatestConfig().IsVoter(core_->id(), core_->disk_id());
   status_.chosen_index = core_->chosen_prefix();
   status_.log_first_slot = log_->FirstSlot();
   status_.disk_id = core_->disk_id();
@@ -489,6 +510,14 @@ void DriverImpl::UpdateStatus() {
   status_.snapshot_peer = snapshot_needed_.first;
   status_.snapshot_index = snapshot_needed_.second;
   status_.error = failed_;
+}
+
+void DriverImpl::Stop(const Status& why, const char* what) {
+  failed_ = why;
+  Logf(LogLevel::kError, "consensus",
+       "%s (%s); this node stops taking part in consensus and its reads fail "
+       "until it is restarted",
+       what, why.ToString().c_str());
 }
 
 void DriverImpl::FailReads(const Status& status) {

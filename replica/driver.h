@@ -69,7 +69,9 @@ struct DriverStatus {
   // `snapshot_index`, from `snapshot_peer`, lets this node go on.
   uint64_t snapshot_index = 0;
   NodeId snapshot_peer = kNoNode;
-  Status error;  // A failed log write: the node no longer takes part.
+  // A failed log write, a corrupt log record, or why Halt was called: the
+  // node no longer takes part (no votes, no messages, reads fail).
+  Status error;
 };
 
 class Driver {
@@ -105,6 +107,13 @@ class Driver {
   virtual StatusOr<NodeId> ChangeMembership(const MembershipChange& change) = 0;
 
   virtual DriverStatus status() const = 0;
+
+  // Stops this node taking part for good (until restarted): no more votes,
+  // messages or applied slots; proposals, read barriers and membership
+  // changes fail with `why`. For damage found outside the log (a corrupt
+  // store): a node that can no longer vouch for its data must not answer
+  // for it. The first call wins; later ones are ignored.
+  virtual void Halt(Status why) = 0;
 };
 
 // Writes the metadata a member of the genesis configuration starts with

@@ -64,9 +64,9 @@ uint64_t MetaChecksum(uint64_t format, uint64_t chunk_size, const Meta& m) {
 
 std::string CorruptAdvice(const std::string& path) {
   return "; the store at " + path +
-         " must not be served: stop the node, move the file (and its -wal "
-         "and -shm files) aside, and rebuild it from a peer's snapshot "
-         "(paxosfs join) or from a backup";
+         " is corrupt and must not be served: stop the node and rebuild it "
+         "from a peer's snapshot (paxosfs rebuild moves the damaged files "
+         "aside and keeps them)";
 }
 
 }  // namespace
@@ -213,9 +213,7 @@ Status Store::QuickCheck() {
   if (!row.ok()) return row.status();
   std::string verdict = *row ? check.Blob(0) : "no answer";
   if (verdict != "ok") {
-    failed_ = Status::Corruption("integrity check failed (" + verdict + ")" +
-                                 CorruptAdvice(path_));
-    return failed_;
+    return SetCorrupt("integrity check failed (" + verdict + ")");
   }
   return Status::Ok();
 }
@@ -228,16 +226,13 @@ StatusOr<Meta> Store::ReadMeta() {
   StatusOr<bool> row = read.Step();
   if (!row.ok()) return row.status();
   if (!*row) {
-    failed_ = Status::Corruption("meta row missing" + CorruptAdvice(path_));
-    return failed_;
+    return SetCorrupt("meta row missing");
   }
   uint64_t format = read.U64(0);
   uint64_t chunk_size = read.U64(1);
   Meta m{read.U64(2), read.U64(3), read.U64(4)};
   if (read.U64(5) != MetaChecksum(format, chunk_size, m)) {
-    failed_ =
-        Status::Corruption("meta row checksum mismatch" + CorruptAdvice(path_));
-    return failed_;
+    return SetCorrupt("meta row checksum mismatch");
   }
   if (format != kFormat) {
     return Status::InvalidArgument(
@@ -332,6 +327,12 @@ sqlite3_stmt* Store::Prepare(const char* sql) {
   return stmt;
 }
 
+Status Store::SetCorrupt(const std::string& what) {
+  failed_ = Status::Corruption(what + CorruptAdvice(path_));
+  if (options_.on_corruption) options_.on_corruption(failed_);
+  return failed_;
+}
+
 Status Store::Error(int rc, const char* what) {
   if (!failed_.ok()) return failed_;
   std::string message = std::string(sqlite3_errstr(rc));
@@ -344,8 +345,7 @@ Status Store::Error(int rc, const char* what) {
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      failed_ = Status::Corruption(message + CorruptAdvice(path_));
-      return failed_;
+      return SetCorrupt(message);
     case SQLITE_FULL:
       return Status::NoSpace(message + "; free disk space and restart");
     case SQLITE_IOERR:

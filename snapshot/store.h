@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,10 @@ struct StoreOptions {
   // Writer: the WAL is copied back into the database (on a thread of its
   // own, snapshot/checkpointer.h) once a commit leaves it this long.
   uint64_t checkpoint_wal_bytes = 64 << 20;
+  // Called once, on the thread that found it, when this store turns
+  // kCorruption (see Errors above), with that status: how the node learns
+  // that a reader or the applier hit damage. Must not use the store.
+  std::function<void(const Status&)> on_corruption;
 };
 
 class Store {
@@ -191,6 +196,9 @@ class Store {
 
   sqlite3* db_;
   std::string path_;
+  // Makes the store sticky-corrupt with `what` and tells on_corruption.
+  Status SetCorrupt(const std::string& what);
+
   StoreOptions options_;
   uint32_t chunk_size_;
   bool in_txn_ = false;

@@ -171,6 +171,12 @@ cases=$(cat <<'EOF'
 0 | add node 2: done | - | members --data node1 add $PDOWN
 3 | down | - | status --data node1
 
+# rebuild: only a stopped, initialised member; nothing moved on refusal.
+2 | --peer: 'garbage' has no port | same idle | rebuild --data idle --peer garbage
+1 | nowhere does not hold an initialized paxosfs node | absent nowhere | rebuild --data nowhere
+1 | the node is running | - | rebuild --data node1
+1 | no member answered, so nothing was changed | same idle | rebuild --data idle --peer 127.0.0.1:1
+
 # demo.
 2 | --nodes: '0' is not a whole number from 1 to 9 | absent d | demo --dir d --nodes 0
 2 | --nodes: 'abc' | absent d | demo --dir d --nodes abc

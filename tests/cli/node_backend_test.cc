@@ -38,6 +38,7 @@ class ScriptedDriver : public replica::Driver {
     return Status::Unavailable("scripted");
   }
   replica::DriverStatus status() const override { return {}; }
+  void Halt(Status) override {}
 
   // Waits until at least `n` proposals were made; returns the n-th (1-based).
   std::string WaitProposal(size_t n) {

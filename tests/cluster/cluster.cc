@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -268,27 +269,46 @@ bool Cluster::WaitConverged(std::chrono::seconds timeout) {
 
 std::string Cluster::CreateToken(int node, std::vector<std::string> args,
                                  std::string* error) const {
-  std::string out = root_ + "/token.out";
-  std::vector<std::string> argv = {PAXOSFS_BINARY, "token", "create", "--data",
+  std::vector<std::string> argv = {"token", "create", "--data",
                                    nodes_[node - 1].data};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto child = cli::Spawn(argv, out);
-  int status = 0;
-  bool ok = child.ok() &&
-            cli::WaitExit(child->pid, std::chrono::seconds(30), &status) &&
-            WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  std::ifstream in(out);
-  std::string line, all, token;
-  while (std::getline(in, line)) {
-    all += line + "\n";
+  std::string all;
+  int code = Run(argv, &all, std::chrono::seconds(30));
+  std::stringstream lines(all);
+  std::string line, token;
+  while (std::getline(lines, line)) {
     if (line.rfind("pxt1.", 0) == 0) token = line;
   }
-  std::filesystem::remove(out);
-  if (!ok || token.empty()) {
+  if (code != 0 || token.empty()) {
     if (error != nullptr) *error = all;
     return "";
   }
   return token;
+}
+
+int Cluster::Run(std::vector<std::string> args, std::string* out,
+                 std::chrono::seconds timeout) const {
+  static std::atomic<int> runs{0};
+  std::string log = root_ + "/run-" + std::to_string(runs++) + ".out";
+  args.insert(args.begin(), PAXOSFS_BINARY);
+  auto child = cli::Spawn(args, log);
+  int status = 0;
+  bool exited = child.ok() && cli::WaitExit(child->pid, timeout, &status);
+  if (child.ok() && !exited) cli::Kill9(&*child);
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  *out = text.str();
+  std::filesystem::remove(log);
+  return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int Cluster::WaitExit(int node, std::chrono::seconds timeout) {
+  cli::Child& child = nodes_[node - 1].child;
+  int status = 0;
+  if (child.pid <= 0 || !cli::WaitExit(child.pid, timeout, &status)) return -1;
+  child.pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 std::string Cluster::Log(int node) const {

@@ -103,6 +103,12 @@ class Cluster {
                           std::string* error = nullptr) const;
   int Leader() const;  // 0 if none is known.
 
+  // Runs `paxosfs ARGS...` to completion (at most `timeout`); its exit code
+  // (-1 if it did not exit in time, then it is killed) with its stdout and
+  // stderr in *out.
+  int Run(std::vector<std::string> args, std::string* out,
+          std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+
   // Waits until every running node applied the same index with the same
   // digest. False on timeout.
   bool WaitConverged(std::chrono::seconds timeout = std::chrono::seconds(60));
@@ -110,6 +116,9 @@ class Cluster {
   void Kill9(int node);  // A crash: the mount is left dead until restart.
   void Start(int node);  // (Re)starts a stopped or killed node.
   void Stop(int node);   // SIGTERM: clean unmount.
+  // Waits until the node's process exits by itself (e.g. refused to
+  // start); its exit code, or -1 if it still runs after `timeout`.
+  int WaitExit(int node, std::chrono::seconds timeout);
   bool Running(int node) const { return nodes_[node - 1].child.pid > 0; }
   // The node's process (for SIGSTOP/SIGCONT), or -1 if it is not running.
   pid_t Pid(int node) const { return nodes_[node - 1].child.pid; }

@@ -2,7 +2,6 @@
 // while a writer writes, a joiner killed mid-snapshot, promotion, removal
 // and replacement of a wiped node, then the loss of the leader.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <filesystem>
@@ -25,29 +24,15 @@ int64_t MsSince(Clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Runs `paxosfs members --data DATA --peer PEER ARGS...` (DATA: node 1's,
 // whose certificate authenticates the command); returns its exit code and
 // puts its output in *out.
 int Members(const Cluster& c, const std::string& peer,
             std::vector<std::string> args, std::string* out) {
-  std::string log = "/tmp/paxosfs-members-" + std::to_string(getpid()) + ".out";
-  std::filesystem::remove(log);
-  std::vector<std::string> argv = {PAXOSFS_BINARY, "members", "--data",
-                                   c.data_dir(1),  "--peer",  peer};
+  std::vector<std::string> argv = {"members", "--data", c.data_dir(1), "--peer",
+                                   peer};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto child = cli::Spawn(argv, log);
-  int status = 0;
-  bool exited = child.ok() && cli::WaitExit(child->pid, seconds(60), &status);
-  *out = Slurp(log);
-  std::filesystem::remove(log);
-  return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return c.Run(argv, out);
 }
 
 bool Voting(const Cluster& c, int node) {

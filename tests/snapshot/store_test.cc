@@ -126,6 +126,41 @@ TEST_F(StoreTest, Open_DamagedPageIsCorruption) {
       << s.status().ToString();
 }
 
+TEST_F(StoreTest, Read_DamagedUnderAnOpenReader_ToldOnceAndSticky) {
+  {
+    auto s = OpenStore("a.db");
+    ASSERT_TRUE(s->Begin().ok());
+    for (uint64_t i = 0; i < 200; ++i) {
+      ASSERT_TRUE(s->PutChunk(2, i, std::string(3000, 'c')).ok());
+    }
+    ASSERT_TRUE(s->Commit().ok());
+  }
+  int told = 0;
+  StoreOptions o;
+  o.read_only = true;
+  o.on_corruption = [&told](const Status& why) {
+    EXPECT_EQ(why.code(), StatusCode::kCorruption);
+    ++told;
+  };
+  auto reader = Store::Open(dir_ + "/a.db", o);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  // Every page but the header, as a disk going bad under a running node.
+  int fd = ::open((dir_ + "/a.db").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  const off_t page = 16 * 1024;
+  ASSERT_GT(size, 2 * page);
+  std::string junk(size - page, '\xff');
+  ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), page), ssize_t(junk.size()));
+  ::close(fd);
+  auto chunk = (*reader)->GetChunk(2, 150);
+  EXPECT_EQ(chunk.status().code(), StatusCode::kCorruption)
+      << chunk.status().ToString();
+  EXPECT_EQ(told, 1);
+  EXPECT_EQ((*reader)->GetChunk(2, 3).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(told, 1) << "told once, not at every call";
+}
+
 TEST_F(StoreTest, Open_ChunkSizeMismatchRefused) {
   { OpenStore("a.db"); }
   StoreOptions o;
