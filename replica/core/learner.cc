@@ -174,8 +174,22 @@ void Core::HandleCatchupRequest(const Envelope& env) {
   }
   r.ok = true;
   uint64_t bytes = 0;
+  // Below our chosen prefix every slot must be served, in order. A node
+  // restarted after applying slots whose chosen marks had not reached its
+  // log (marks ride along with the next sync; the store commits at once)
+  // has applied them but cannot vouch for their values: it stops there.
+  // Skipping such a slot silently sent the peer the ones after it, which
+  // it could not use, and it asked again at once, forever.
+  uint64_t next = m.slot;
+  bool gap = false;
   for (auto it = log_.lower_bound(m.slot);
        it != log_.end() && it->first <= m.index; ++it) {
+    if (it->first <= chosen_prefix_ &&
+        (it->first != next || !it->second.chosen)) {
+      gap = true;
+      break;
+    }
+    next = it->first + 1;
     if (!it->second.chosen) continue;
     if (r.entries.size() >= opt_.message_entries_max ||
         bytes >= opt_.batch_bytes_max) {
@@ -184,6 +198,12 @@ void Core::HandleCatchupRequest(const Envelope& env) {
     const Slot& s = it->second;
     bytes += s.value_in_log ? s.value_size : s.value.size();
     r.entries.push_back(EntryOf(it->first, s));
+  }
+  gap = gap || next <= std::min(chosen_prefix_, m.index);
+  if (gap && r.entries.empty()) {
+    // Our store holds it: the peer can take a snapshot of it from us.
+    r.ok = false;
+    r.index = next;
   }
   Send(env.from, r);
 }

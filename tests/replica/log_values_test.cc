@@ -127,5 +127,27 @@ TEST_F(LogValuesTest, RestartKeepsAppliedValuesOnDisk) {
   EXPECT_EQ(reply.entries.back().value, value_);
 }
 
+// The store committed the applied slot, but its chosen mark never reached
+// the log (marks wait for the next sync): the restarted node cannot vouch
+// for the value, so it sends the asking peer to a snapshot rather than
+// skipping the slot (which made the peer ask again at once, forever).
+TEST_F(LogValuesTest, AppliedSlotWithoutChosenMark_PeerSentToASnapshot) {
+  PersistentState disk;
+  disk.metadata = Core::BootstrapMetadata(genesis_, 1);
+  for (const auto& [slot, rec] : log_) {
+    LogRecord r = rec;
+    r.chosen = false;
+    disk.records.push_back(r);
+  }
+  disk.applied_index = slot_;
+  Core restarted(TestOptions(1, genesis_), std::move(disk), 0);
+  ASSERT_EQ(restarted.chosen_prefix(), slot_);
+  Message reply = CatchupReply(restarted);
+  EXPECT_FALSE(reply.ok);
+  EXPECT_TRUE(reply.entries.empty());
+  EXPECT_GE(reply.index, 1u);
+  EXPECT_LE(reply.index, slot_);
+}
+
 }  // namespace
 }  // namespace paxosfs::replica
