@@ -150,6 +150,13 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
   }
   row.size = std::max(row.size, end);
   row.mtime_ns = row.ctime_ns = c.time_ns();
+  // As Linux's file_remove_privs: a writer without CAP_FSETID (taken as
+  // anyone but root) clears setuid, and setgid where it means "run as the
+  // group" (group-executable). The kernel leaves it to us with direct_io.
+  if (c.caller().uid() != 0) {
+    row.mode &= ~static_cast<uint32_t>(S_ISUID);
+    if (row.mode & S_IXGRP) row.mode &= ~static_cast<uint32_t>(S_ISGID);
+  }
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
   // Linux drops file capabilities on every write (file_remove_privs). Done
   // here, at apply, so it holds on every node whatever the kernel of the

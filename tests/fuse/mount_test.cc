@@ -208,6 +208,31 @@ TEST_F(MountTest, Permissions_OtherUserDeniedByModeBits) {
          "file, 13: wrote a 0644 file, 14: created in a 0755 root dir";
 }
 
+// As Linux does: a write by someone other than the owner clears the
+// setuid and setgid bits (the kernel asks for it with a SETATTR).
+TEST_F(MountTest, WriteByNonOwner_ClearsSetuidAndSetgid) {
+  WriteFile("suid", "x");
+  ASSERT_EQ(chmod(P("suid").c_str(), 06777), 0);
+  ASSERT_EQ(chmod(root_.c_str(), 0755), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+    int fd = open(P("suid").c_str(), O_WRONLY);
+    if (fd < 0) _exit(11);
+    if (write(fd, "y", 1) != 1) _exit(12);
+    close(fd);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "10: setuid, 11: open, 12: write";
+  struct stat st;
+  ASSERT_EQ(stat(P("suid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0777u);
+}
+
 TEST_F(MountTest, StatFs_Answers) {
   struct statvfs st;
   ASSERT_EQ(statvfs(mnt_.c_str(), &st), 0);
