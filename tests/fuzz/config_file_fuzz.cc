@@ -21,6 +21,9 @@ std::string Render(const ServeConfig& config) {
   if (config.mount_point) line("mount", *config.mount_point);
   if (config.no_mount) line("no-mount", *config.no_mount ? "true" : "false");
   if (config.verbose) line("verbose", *config.verbose ? "true" : "false");
+  if (config.reserve_mib) {
+    line("reserve-mib", std::to_string(*config.reserve_mib));
+  }
   return text;
 }
 
