@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-20}
-targets=(codec_fuzz file_log_fuzz snapshot_chunk_fuzz config_file_fuzz fsm_fuzz)
+targets=(codec_fuzz file_log_fuzz snapshot_chunk_fuzz config_file_fuzz fsm_fuzz
+  token_fuzz)
 build_dir=build-fuzz
 bin_dir=$build_dir/tests/fuzz
 artifacts=$PWD/$build_dir/artifacts
