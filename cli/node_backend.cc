@@ -71,31 +71,25 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
     // While this node cannot apply (its store is full), a command that does
     // not show up applied was most likely chosen already; offering it again
     // would only add copies to every node's log.
-    if (attempt > 0 && !applier_->error().ok()) {
-      std::unique_lock<std::mutex> lock(mu_);
-      session->cv.wait_until(
-          lock,
-          std::min(deadline,
-                   Clock::now() + milliseconds(options_.repropose_ms)),
-          [&] { return session->result.has_value(); });
-      result = session->result;
-      continue;
-    }
-    last = driver_->Propose(encoded);
-    if (!last.ok() && last.code() != StatusCode::kUnavailable) {
-      // This node's log failed: it takes no further part, so waiting is
-      // pointless. Before the first offer nothing left this node and the
-      // error is exact (ENOSPC); after it, an earlier offer may still be
-      // chosen elsewhere, so the outcome is unknown.
-      Release(session);
-      if (attempt == 0) return last;
-      return Status::IOError("the outcome is unknown: " + last.ToString());
+    bool offer = attempt == 0 || applier_->error().ok();
+    if (offer) {
+      last = driver_->Propose(encoded);
+      if (!last.ok() && last.code() != StatusCode::kUnavailable) {
+        // This node's log failed: it takes no further part, so waiting is
+        // pointless. Before the first offer nothing left this node and the
+        // error is exact (ENOSPC); after it, an earlier offer may still be
+        // chosen elsewhere, so the outcome is unknown.
+        Release(session);
+        if (attempt == 0) return last;
+        return Status::IOError("the outcome is unknown: " + last.ToString());
+      }
     }
     std::unique_lock<std::mutex> lock(mu_);
     auto wake =
         std::min(deadline, Clock::now() + milliseconds(options_.repropose_ms));
     // No leader known: wait a little for an election before offering again.
-    if (!last.ok()) wake = std::min(wake, Clock::now() + milliseconds(50));
+    if (offer && !last.ok())
+      wake = std::min(wake, Clock::now() + milliseconds(50));
     session->cv.wait_until(lock, wake,
                            [&] { return session->result.has_value(); });
     result = session->result;
