@@ -1,6 +1,7 @@
 // The StateMachine side: slots, transactions, checkpoints, exactly-once.
 #include "fsm/filesystem.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "fsm/applier.h"
@@ -16,6 +17,7 @@ snapshot::StoreOptions StoreOptionsFor(const Options& options, bool read_only) {
   o.check_on_open = options.check_on_open;
   o.chunk_size = kChunkSize;
   o.on_corruption = options.on_corruption;
+  o.wal_sync_every_ms = options.wal_sync_every_ms;
   return o;
 }
 
@@ -49,6 +51,10 @@ StatusOr<std::unique_ptr<Filesystem>> Filesystem::Open(const std::string& path,
 
 uint64_t Filesystem::AppliedIndex() const {
   return store_->meta().applied_index;
+}
+
+uint64_t Filesystem::DurableIndex() const {
+  return std::max(durable_index_, store_->SyncedIndex());
 }
 
 StatusOr<std::string> Filesystem::ApplyOne(const std::string& encoded) {
@@ -90,11 +96,18 @@ replica::StateMachine::BatchResult Filesystem::ApplyBatch(
   const uint64_t last_slot = first_slot + slots.size() - 1;
   const snapshot::Meta before = store_->meta();
   // The batch commits as one transaction, so readers see all of its slots
-  // or none; only every N slots or T ms is the commit also fsynced.
+  // or none. The store's background sync makes it durable soon after; only
+  // if that falls behind is this commit fsynced here.
   const int64_t now = options_.clock->MonotonicNanos();
+  const uint64_t durable_index = DurableIndex();
+  // Nothing waiting to be made durable counts as keeping up.
+  if (durable_index != durable_seen_ || durable_index == AppliedIndex()) {
+    durable_seen_ = durable_index;
+    durable_moved_ns_ = now;
+  }
   const bool durable =
-      last_slot - durable_index_ >= options_.checkpoint_every_slots ||
-      now - last_checkpoint_ns_ >= options_.checkpoint_every_ms * 1000000;
+      last_slot - durable_index >= options_.checkpoint_every_slots ||
+      now - durable_moved_ns_ >= options_.checkpoint_every_ms * 1000000;
   BatchResult out;
   out.status = store_->Begin(durable);
   if (!out.status.ok()) return out;
@@ -122,8 +135,8 @@ replica::StateMachine::BatchResult Filesystem::ApplyBatch(
                                           std::to_string(first_slot) + "-" +
                                           std::to_string(last_slot));
     } else if (durable) {
-      durable_index_ = last_slot;
-      last_checkpoint_ns_ = now;
+      durable_index_ = durable_seen_ = last_slot;
+      durable_moved_ns_ = now;
     }
   } else {
     store_->Rollback().ok();
@@ -136,15 +149,15 @@ replica::StateMachine::BatchResult Filesystem::ApplyBatch(
 }
 
 Status Filesystem::Checkpoint() {
-  if (durable_index_ == AppliedIndex()) return Status::Ok();
+  if (DurableIndex() == AppliedIndex()) return Status::Ok();
   return SyncNow();
 }
 
 Status Filesystem::SyncNow() {
   PAXOSFS_RETURN_IF_ERROR(store_->Begin(/*durable=*/true));
   PAXOSFS_RETURN_IF_ERROR(store_->Commit());
-  durable_index_ = AppliedIndex();
-  last_checkpoint_ns_ = options_.clock->MonotonicNanos();
+  durable_index_ = durable_seen_ = AppliedIndex();
+  durable_moved_ns_ = options_.clock->MonotonicNanos();
   return Status::Ok();
 }
 

@@ -41,10 +41,19 @@ struct Options {
   // Reported by statfs; not enforced at apply time (see README).
   uint64_t capacity_bytes = uint64_t{1} << 40;
   uint64_t capacity_inodes = uint64_t{1} << 32;
-  // Checkpoint (fsync, DurableIndex advances) after this many slots or this
-  // much time since the last one, whichever comes first.
-  uint64_t checkpoint_every_slots = 1000;
-  int64_t checkpoint_every_ms = 1000;
+  // Commits are made durable in the background this often, off the applier
+  // thread (snapshot::StoreOptions::wal_sync_every_ms); 0: only by the
+  // checkpoints below. Rarer syncs flush more at once but less in all (the
+  // page cache absorbs rewrites of hot pages): single-writer 4 KiB p99 was
+  // 16-22 ms syncing every 100 ms, 6-8 ms every 1-5 s, 15-45 ms with the
+  // applier's own fsync every second (bench/RESULTS.md).
+  int wal_sync_every_ms = 2000;
+  // A checkpoint (a commit that fsyncs on the applier thread) comes when
+  // the durable index trails by this many slots or has not moved for this
+  // long while slots wait: the fallback for a background sync that falls
+  // behind (or is off).
+  uint64_t checkpoint_every_slots = 100000;
+  int64_t checkpoint_every_ms = 10000;
   // Decides when to checkpoint only; never read by apply itself.
   const Clock* clock = &SystemClock::Instance();
   // Run SQLite's quick_check when opening (cost grows with the store).
@@ -112,7 +121,7 @@ class Filesystem final : public replica::StateMachine {
       uint64_t first_slot,
       const std::vector<const std::vector<std::string>*>& slots) override;
   uint64_t AppliedIndex() const override;
-  uint64_t DurableIndex() const override { return durable_index_; }
+  uint64_t DurableIndex() const override;
   Status Checkpoint() override;
 
   StatusOr<uint64_t> Digest();
@@ -132,8 +141,10 @@ class Filesystem final : public replica::StateMachine {
   Options options_;
   std::unique_ptr<snapshot::Store> store_;
   std::unique_ptr<Applier> applier_;
-  uint64_t durable_index_ = 0;
-  int64_t last_checkpoint_ns_ = 0;
+  uint64_t durable_index_ = 0;  // Of the last checkpoint.
+  // When DurableIndex() was last seen to move, and its value then.
+  uint64_t durable_seen_ = 0;
+  int64_t durable_moved_ns_ = 0;
 };
 
 }  // namespace paxosfs::fsm

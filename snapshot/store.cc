@@ -156,9 +156,11 @@ Status Store::StartCheckpointer() {
   StatusOr<bool> row = page_size.Step();
   if (!row.ok()) return row.status();
   uint64_t page_bytes = *row && page_size.U64(0) > 0 ? page_size.U64(0) : 4096;
-  auto checkpointer = Checkpointer::Start(
-      path_, static_cast<int>(std::max<uint64_t>(
-                 1, options_.checkpoint_wal_bytes / page_bytes)));
+  auto checkpointer =
+      Checkpointer::Start(path_,
+                          static_cast<int>(std::max<uint64_t>(
+                              1, options_.checkpoint_wal_bytes / page_bytes)),
+                          options_.wal_sync_every_ms);
   if (!checkpointer.ok()) return checkpointer.status();
   checkpointer_ = std::move(checkpointer).value();
   sqlite3_wal_hook(
@@ -266,8 +268,14 @@ Status Store::WriteMeta() {
       .Run();
 }
 
+uint64_t Store::SyncedIndex() const {
+  return checkpointer_ ? checkpointer_->synced_index() : 0;
+}
+
 Status Store::Begin(bool durable) {
   PAXOSFS_CHECK(!in_txn_);
+  // A failed background fsync is sticky like one of our own (see Error).
+  if (failed_.ok() && checkpointer_) failed_ = checkpointer_->error();
   if (!failed_.ok()) return failed_;
   if (!options_.read_only && durable != sync_full_) {
     PAXOSFS_RETURN_IF_ERROR(Exec(durable ? "PRAGMA synchronous=FULL"
@@ -291,6 +299,9 @@ Status Store::Commit() {
     return s;
   }
   in_txn_ = false;
+  if (checkpointer_ && !sync_full_) {
+    checkpointer_->Committed(meta_.applied_index);
+  }
   return Status::Ok();
 }
 

@@ -83,6 +83,10 @@ struct StoreOptions {
   // Writer: the WAL is copied back into the database (on a thread of its
   // own, snapshot/checkpointer.h) once a commit leaves it this long.
   uint64_t checkpoint_wal_bytes = 64 << 20;
+  // Writer: commits are made durable in the background this often (an
+  // fsync of the WAL on the checkpointer's thread, see SyncedIndex); 0 leaves
+  // durability to Begin(durable=true) alone.
+  int wal_sync_every_ms = 2000;
   // Called once, on the thread that found it, when this store turns
   // kCorruption (see Errors above), with that status: how the node learns
   // that a reader or the applier hit damage. Must not use the store.
@@ -113,6 +117,10 @@ class Store {
   // The writer also writes the meta row, so a commit is never empty.
   Status Commit();
   Status Rollback();
+
+  // Writer: the highest applied index the background sync made durable
+  // (commits made durable by Begin(durable=true) are not counted here).
+  uint64_t SyncedIndex() const;
 
   // The meta row as of the last commit or SetMeta (writer), or as read now
   // from the file (reader, ReadMeta).

@@ -5,7 +5,10 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "snapshot/store.h"
@@ -14,6 +17,7 @@ namespace paxosfs::snapshot {
 namespace {
 
 std::atomic<bool> fail_sync{false};
+std::atomic<int> syncs{0};
 sqlite3_vfs* real_vfs = nullptr;
 
 // Our file: the methods below, then the real VFS's file right after it.
@@ -39,6 +43,7 @@ const sqlite3_io_methods kMethods = {
       return Real(f)->pMethods->xTruncate(Real(f), size);
     },
     [](sqlite3_file* f, int flags) {
+      ++syncs;
       if (fail_sync) return SQLITE_IOERR_FSYNC;
       return Real(f)->pMethods->xSync(Real(f), flags);
     },
@@ -109,8 +114,8 @@ class StoreFsyncTest : public ::testing::Test {
     sqlite3_vfs_register(real_vfs, /*makeDflt=*/1);
     std::filesystem::remove_all(dir_);
   }
-  Status CommitIndex(Store* store, uint64_t index) {
-    PAXOSFS_RETURN_IF_ERROR(store->Begin(/*durable=*/true));
+  Status CommitIndex(Store* store, uint64_t index, bool durable = true) {
+    PAXOSFS_RETURN_IF_ERROR(store->Begin(durable));
     Meta meta = store->meta();
     meta.applied_index = index;
     store->SetMeta(meta);
@@ -143,6 +148,63 @@ TEST_F(StoreFsyncTest, Commit_FsyncFails_StoreStaysFailedUntilReopened) {
   uint64_t applied = (*reopened)->meta().applied_index;
   EXPECT_TRUE(applied == 1 || applied == 2) << applied;
   EXPECT_TRUE(CommitIndex(reopened->get(), applied + 1).ok());
+}
+
+bool Eventually(const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+StoreOptions BackgroundSync() {
+  StoreOptions o;
+  o.wal_sync_every_ms = 5;
+  return o;
+}
+
+// Commits that do not fsync become durable through the checkpointer's fsync
+// of the WAL, with no durable commit on the writer.
+TEST_F(StoreFsyncTest, BackgroundSync_MakesPlainCommitsDurable) {
+  auto store = Store::Open(dir_ + "/s.db", BackgroundSync());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->SyncedIndex(), 0u);
+  int before = syncs;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(CommitIndex(store->get(), i, /*durable=*/false).ok());
+  }
+  ASSERT_TRUE(Eventually([&] { return (*store)->SyncedIndex() == 3; }))
+      << (*store)->SyncedIndex();
+  EXPECT_GT(syncs.load(), before);
+}
+
+// A failed background fsync holds the synced index where it was and stops
+// the writer at its next transaction, for good.
+TEST_F(StoreFsyncTest, BackgroundSyncFails_WriterStopsAndIndexHolds) {
+  auto store = Store::Open(dir_ + "/s.db", BackgroundSync());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE(CommitIndex(store->get(), 1, /*durable=*/false).ok());
+  ASSERT_TRUE(Eventually([&] { return (*store)->SyncedIndex() == 1; }));
+
+  fail_sync = true;
+  ASSERT_TRUE(CommitIndex(store->get(), 2, /*durable=*/false).ok());
+  Status failed;
+  ASSERT_TRUE(Eventually([&] {
+    failed = (*store)->Begin();
+    if (failed.ok()) (*store)->Rollback().ok();
+    return !failed.ok();
+  }));
+  EXPECT_EQ(failed.code(), StatusCode::kIOError) << failed.ToString();
+  EXPECT_NE(failed.message().find("uncertain"), std::string::npos)
+      << failed.ToString();
+  EXPECT_EQ((*store)->SyncedIndex(), 1u);
+
+  fail_sync = false;
+  EXPECT_EQ(CommitIndex(store->get(), 3, /*durable=*/false).code(),
+            StatusCode::kIOError);
+  EXPECT_EQ((*store)->SyncedIndex(), 1u);
 }
 
 }  // namespace
