@@ -59,9 +59,9 @@ TEST_F(CapabilityTest, FreshStore_ProbeAnswersWithoutStore) {
 
 TEST_F(CapabilityTest, FailedSetXattr_LeavesFlagDown) {
   uint64_t f = MakeFile(h_, "f");
-  EXPECT_EQ(h_.Do(cmd::SetXattr(f, kCapabilityXattr, "c", kXattrReplace))
-                .error(),
-            ENODATA);
+  EXPECT_EQ(
+      h_.Do(cmd::SetXattr(f, kCapabilityXattr, "c", kXattrReplace)).error(),
+      ENODATA);
   EXPECT_EQ(h_.Do(cmd::SetXattr(kMissingIno, kCapabilityXattr, "c")).error(),
             ENOENT);
   EXPECT_FALSE(h_.fs().TEST_MayHoldCapability());
