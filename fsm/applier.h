@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "fsm/filesystem.h"
 #include "proto/command.pb.h"
@@ -31,8 +32,11 @@ int CheckName(const std::string& name);
 
 class Applier {
  public:
-  Applier(snapshot::Store* store, const Options& options)
-      : store_(store), options_(options) {}
+  Applier(snapshot::Store* store, const Options& options,
+          CapabilityFlag may_hold_capability)
+      : store_(store),
+        options_(options),
+        may_hold_capability_(std::move(may_hold_capability)) {}
 
   StatusOr<proto::Result> Apply(const proto::Command& c);
 
@@ -88,6 +92,7 @@ class Applier {
 
   snapshot::Store* store_;
   Options options_;
+  const CapabilityFlag may_hold_capability_;
 };
 
 }  // namespace paxosfs::fsm

@@ -160,9 +160,13 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
   // Linux drops file capabilities on every write (file_remove_privs). Done
   // here, at apply, so it holds on every node whatever the kernel of the
-  // writing node saw when it probed for them.
-  StatusOr<bool> dropped = store_->DeleteXattr(row.ino, "security.capability");
-  if (!dropped.ok()) return dropped.status();
+  // writing node saw when it probed for them. Skipping it while the store
+  // holds no capability at all keeps replicas identical: the delete would
+  // change nothing, and the flag only errs towards running it.
+  if (may_hold_capability_->load()) {
+    StatusOr<bool> dropped = store_->DeleteXattr(row.ino, kCapabilityXattr);
+    if (!dropped.ok()) return dropped.status();
+  }
   r.set_written(end - op.offset());
   ToAttr(row, r.mutable_attr());
   return r;
@@ -207,6 +211,9 @@ StatusOr<proto::Result> Applier::SetXattr(const proto::Command& c) {
   if (!old.ok()) return old.status();
   if ((op.flags() & kXattrCreate) && old->has_value()) return Err(EEXIST);
   if ((op.flags() & kXattrReplace) && !old->has_value()) return Err(ENODATA);
+  // Raised before the write commits, so no reader can see the capability
+  // while the flag still says there is none; kept if the slot rolls back.
+  if (op.name() == kCapabilityXattr) may_hold_capability_->store(true);
   PAXOSFS_RETURN_IF_ERROR(store_->PutXattr(row.ino, op.name(), op.value()));
   row.ctime_ns = c.time_ns();
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));

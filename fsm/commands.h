@@ -26,6 +26,8 @@ inline constexpr uint32_t kXattrReplace = 2;
 inline constexpr uint32_t kRenameNoReplace = 1;
 inline constexpr uint32_t kRenameExchange = 2;
 inline constexpr uint32_t kFallocKeepSize = 1;
+// The file capabilities xattr, dropped on every write as Linux does.
+inline constexpr char kCapabilityXattr[] = "security.capability";
 
 // Sets `command`'s write op: `data` at `offset` of `ino`, split into pieces
 // that never cross a chunk boundary.

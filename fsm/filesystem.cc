@@ -26,11 +26,15 @@ std::string ErrorResult(int error) { return Err(error).SerializeAsString(); }
 }  // namespace
 
 Filesystem::Filesystem(std::string path, const Options& options,
-                       std::unique_ptr<snapshot::Store> store)
+                       std::unique_ptr<snapshot::Store> store,
+                       bool may_hold_capability)
     : path_(std::move(path)),
       options_(options),
       store_(std::move(store)),
-      applier_(std::make_unique<Applier>(store_.get(), options_)) {}
+      may_hold_capability_(
+          std::make_shared<std::atomic<bool>>(may_hold_capability)),
+      applier_(std::make_unique<Applier>(store_.get(), options_,
+                                         may_hold_capability_)) {}
 
 Filesystem::~Filesystem() = default;
 
@@ -41,8 +45,10 @@ StatusOr<std::unique_ptr<Filesystem>> Filesystem::Open(const std::string& path,
   // created at different moments would differ: a new store starts at 0.
   auto store = snapshot::Store::Open(path, StoreOptionsFor(options, false), 0);
   if (!store.ok()) return store.status();
+  StatusOr<bool> capability = (*store)->AnyXattrNamed(kCapabilityXattr);
+  if (!capability.ok()) return capability.status();
   std::unique_ptr<Filesystem> fs(
-      new Filesystem(path, options, std::move(*store)));
+      new Filesystem(path, options, std::move(*store), *capability));
   // What the last run committed may still sit unsynced in the page cache:
   // make it durable before claiming it is.
   PAXOSFS_RETURN_IF_ERROR(fs->SyncNow());
@@ -166,7 +172,8 @@ StatusOr<uint64_t> Filesystem::Digest() { return store_->Digest(); }
 StatusOr<std::unique_ptr<Reader>> Filesystem::NewReader() const {
   auto store = snapshot::Store::Open(path_, StoreOptionsFor(options_, true));
   if (!store.ok()) return store.status();
-  return std::unique_ptr<Reader>(new Reader(std::move(*store), options_));
+  return std::unique_ptr<Reader>(
+      new Reader(std::move(*store), options_, may_hold_capability_));
 }
 
 void Filesystem::TEST_Crash() { store_->TEST_Abandon(); }

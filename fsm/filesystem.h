@@ -16,6 +16,7 @@
 // them, and never half a slot.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +35,14 @@ class Store;
 namespace paxosfs::fsm {
 
 class Applier;
+
+// Whether the store may hold a security.capability xattr on any inode.
+// Found by one query at Filesystem::Open, set by the applier before it
+// writes one, never cleared while the Filesystem is open (a store is only
+// replaced by a snapshot between runs, and the next Open asks again). While
+// false, the write path skips the delete and the kernel's probe skips the
+// store. Shared with the Readers, which may outlive the Filesystem.
+using CapabilityFlag = std::shared_ptr<std::atomic<bool>>;
 
 struct Options {
   // Writes and truncations past this size fail with EFBIG.
@@ -82,6 +91,9 @@ class Reader {
   // Up to `size` bytes at `offset`; holes read as zeros; short at EOF.
   StatusOr<proto::Result> Read(uint64_t ino, uint64_t offset, uint64_t size);
   StatusOr<proto::Result> ReadLink(uint64_t ino);
+  // security.capability answers ENODATA without reading the store while no
+  // inode has one (see CapabilityFlag), even for an inode that no longer
+  // exists (ENOENT otherwise): the kernel asks before every write.
   StatusOr<proto::Result> GetXattr(uint64_t ino, const std::string& name);
   StatusOr<proto::Result> ListXattr(uint64_t ino);
   StatusOr<proto::Result> StatFs();
@@ -91,12 +103,14 @@ class Reader {
 
  private:
   friend class Filesystem;
-  Reader(std::unique_ptr<snapshot::Store> store, const Options& options);
+  Reader(std::unique_ptr<snapshot::Store> store, const Options& options,
+         CapabilityFlag may_hold_capability);
   StatusOr<proto::Result> ReadInSnapshot(uint64_t ino, uint64_t offset,
                                          uint64_t size);
 
   std::unique_ptr<snapshot::Store> store_;
   Options options_;
+  const CapabilityFlag may_hold_capability_;
 };
 
 class Filesystem final : public replica::StateMachine {
@@ -129,10 +143,12 @@ class Filesystem final : public replica::StateMachine {
 
   // Drops the connection as a crash would, losing what was not committed.
   void TEST_Crash();
+  // The CapabilityFlag's current value.
+  bool TEST_MayHoldCapability() const { return may_hold_capability_->load(); }
 
  private:
   Filesystem(std::string path, const Options& options,
-             std::unique_ptr<snapshot::Store> store);
+             std::unique_ptr<snapshot::Store> store, bool may_hold_capability);
   StatusOr<std::string> ApplyOne(const std::string& encoded);
   // An empty durable commit: fsyncs everything committed so far.
   Status SyncNow();
@@ -140,6 +156,7 @@ class Filesystem final : public replica::StateMachine {
   std::string path_;
   Options options_;
   std::unique_ptr<snapshot::Store> store_;
+  const CapabilityFlag may_hold_capability_;
   std::unique_ptr<Applier> applier_;
   uint64_t durable_index_ = 0;  // Of the last checkpoint.
   // When DurableIndex() was last seen to move, and its value then.

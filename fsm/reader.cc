@@ -31,8 +31,11 @@ StatusOr<proto::Result> InSnapshot(snapshot::Store& store, F body) {
 
 }  // namespace
 
-Reader::Reader(std::unique_ptr<snapshot::Store> store, const Options& options)
-    : store_(std::move(store)), options_(options) {}
+Reader::Reader(std::unique_ptr<snapshot::Store> store, const Options& options,
+               CapabilityFlag may_hold_capability)
+    : store_(std::move(store)),
+      options_(options),
+      may_hold_capability_(std::move(may_hold_capability)) {}
 
 Reader::~Reader() = default;
 
@@ -147,6 +150,12 @@ StatusOr<proto::Result> Reader::ReadLink(uint64_t ino) {
 StatusOr<proto::Result> Reader::GetXattr(uint64_t ino,
                                          const std::string& name) {
   if (name.empty() || name.size() > kXattrNameMax) return Err(ERANGE);
+  // The applier raises the flag before it writes a capability, and a read
+  // that must see that write starts after its commit, so a false flag here
+  // means the read would find none. The kernel asks before every write.
+  if (name == kCapabilityXattr && !may_hold_capability_->load()) {
+    return Err(ENODATA);
+  }
   return InSnapshot(*store_, [&]() -> StatusOr<proto::Result> {
     auto row = store_->GetInode(ino);
     if (!row.ok()) return row.status();

@@ -171,6 +171,9 @@ class Store {
   // Returns whether the attribute existed.
   StatusOr<bool> DeleteXattr(uint64_t ino, const std::string& name);
   StatusOr<std::vector<std::string>> ListXattrs(uint64_t ino);
+  // Whether any inode has an xattr called `name` (scans the xattrs table:
+  // its key starts with the inode).
+  StatusOr<bool> AnyXattrNamed(const std::string& name);
 
   StatusOr<std::optional<SessionRow>> GetSession(uint64_t node,
                                                  uint64_t session);

@@ -237,6 +237,12 @@ StatusOr<bool> Store::DeleteXattr(uint64_t ino, const std::string& name) {
   return s.Changes() > 0;
 }
 
+StatusOr<bool> Store::AnyXattrNamed(const std::string& name) {
+  Statement s(this, "SELECT 1 FROM xattrs WHERE name = ? LIMIT 1");
+  s.BindBlob(1, name);
+  return s.Step();
+}
+
 StatusOr<std::vector<std::string>> Store::ListXattrs(uint64_t ino) {
   Statement s(this, "SELECT name FROM xattrs WHERE ino = ? ORDER BY name");
   s.Bind(1, ino);
