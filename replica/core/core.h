@@ -105,6 +105,18 @@ class Core {
   uint64_t RequestRead(int64_t now_ns);
   // True when the leader may answer reads from its applied state now.
   bool CanServeLocalRead(int64_t now_ns) const;
+  // How long the answer above stays yes without another input: while the
+  // caller's clock reads below `until_ns`, a read may use the applied state
+  // at `index`, as RequestRead would have had it answered. It rests on the
+  // lease alone (no rival can have a value chosen before it ends), so it
+  // holds whatever the core learns meanwhile, provided the caller takes a
+  // new one before any output of a later TakeReady leaves (a value chosen
+  // here must not be acknowledged before the index covers it).
+  struct LocalReadWindow {
+    uint64_t index = 0;
+    int64_t until_ns = 0;
+  };
+  std::optional<LocalReadWindow> LocalReadWindowAt(int64_t now_ns) const;
 
   // The state machine checkpointed through `index`; the log was truncated.
   void Compacted(uint64_t index);

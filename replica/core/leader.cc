@@ -211,6 +211,16 @@ int64_t Core::LeaseExpiry(const Config& c) const {
   return start + lease - opt_.lease_margin_ns;
 }
 
+std::optional<Core::LocalReadWindow> Core::LocalReadWindowAt(
+    int64_t now_ns) const {
+  if (!CanServeLocalRead(now_ns)) return std::nullopt;
+  LocalReadWindow w{chosen_prefix_, std::numeric_limits<int64_t>::max()};
+  for (const Config& c : PhaseOneConfigs(chosen_prefix_ + 1)) {
+    w.until_ns = std::min(w.until_ns, LeaseExpiry(c));
+  }
+  return w;
+}
+
 bool Core::CanServeLocalRead(int64_t now_ns) const {
   if (role_ != Role::kLeader || applied_ != chosen_prefix_) return false;
   // Everything an earlier leader may have chosen must be chosen (and

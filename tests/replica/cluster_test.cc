@@ -125,6 +125,37 @@ TEST(Lease, LeaderServesLocalReadsOnlyWhileLeaseHolds) {
   EXPECT_FALSE(c.node(leader).CanServeLocalRead(c.now()));
 }
 
+// The driver serves the leader's reads from a window published after each
+// turn: it must close before any rival can be elected, however long the
+// leader then hears nothing.
+TEST(Lease, ReadWindowClosesBeforeARivalCanLead) {
+  TestCluster c(3);
+  NodeId leader = c.ElectLeader();
+  ASSERT_TRUE(c.node(leader).Propose(Cmd("w", 1), c.now()).ok());
+  c.Advance(50 * kMs);
+  auto window = c.node(leader).LocalReadWindowAt(c.now());
+  ASSERT_TRUE(window.has_value());
+  EXPECT_EQ(window->index, c.node(leader).chosen_prefix());
+  EXPECT_GT(window->until_ns, c.now());
+  for (NodeId n = 1; n <= 3; ++n) {
+    if (n != leader) c.Cut(leader, n);
+  }
+  c.Advance(window->until_ns - c.now() - kMs);
+  for (NodeId n = 1; n <= 3; ++n) {
+    if (n != leader) {
+      EXPECT_NE(c.node(n).role(), Role::kLeader) << n;
+    }
+  }
+  // Not vacuous: the others do elect a rival once the leases run out.
+  c.Advance(2000 * kMs);
+  bool rival = false;
+  for (NodeId n = 1; n <= 3; ++n) {
+    rival |= n != leader && c.node(n).role() == Role::kLeader;
+  }
+  EXPECT_TRUE(rival);
+  EXPECT_FALSE(c.node(leader).LocalReadWindowAt(c.now()).has_value());
+}
+
 TEST(ReadBarrier, FollowerReadWaitsForLeaderCommitIndex) {
   TestCluster c(3);
   NodeId leader = c.ElectLeader();

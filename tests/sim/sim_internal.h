@@ -71,6 +71,9 @@ struct SimNode {
   std::map<uint64_t, std::pair<int, uint64_t>> waiting_reads;  // client, token
   replica::Ballot max_sent_promise;  // Highest promise it ever revealed.
   replica::Role last_role = replica::Role::kFollower;
+  // What the last Pump published for lease reads, as the driver does:
+  // reads between steps are served from it without asking the core.
+  std::optional<replica::Core::LocalReadWindow> read_window;
 };
 
 struct Client {

@@ -192,6 +192,7 @@ int64_t Simulation::LocalNow(const SimNode& n) const {
 void Simulation::Pump(SimNode& n) {
   replica::Ready r = n.core->TakeReady();
   n.core->CheckAll();
+  n.read_window = n.core->LocalReadWindowAt(LocalNow(n));
   if (n.core->role() != n.last_role) {
     n.last_role = n.core->role();
     if (n.last_role == replica::Role::kLeader) {
@@ -329,6 +330,7 @@ void Simulation::Crash(SimNode& n, bool wipe) {
   Log("crash node " + std::to_string(n.id) +
       (wipe ? " and wipe its disk" : ""));
   n.up = false;
+  n.read_window.reset();
   ++n.incarnation;
   n.syncs.clear();  // Unsynced writes and the messages behind them are lost.
   n.core.reset();

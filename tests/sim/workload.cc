@@ -71,7 +71,7 @@ void Simulation::Forward(const Event& e) {
 void Simulation::SubmitRead(Client& c) {
   SimNode& home = nodes_[c.home - 1];
   if (!home.up) return;
-  if (home.core->CanServeLocalRead(LocalNow(home))) {
+  if (home.read_window && LocalNow(home) < home.read_window->until_ns) {
     return CompleteOp(c, home.kv->Get(c.key), 0);
   }
   uint64_t id = home.core->RequestRead(LocalNow(home));
