@@ -33,8 +33,11 @@ class Promoter {
 
  private:
   void Run();
-  // True once this node votes (done) or the leader refused for good.
+  // True once this node votes or was made a voter (done), or the leader
+  // refused for good.
   bool TryOnce();
+  // Clears DIR/revote; returns true.
+  bool Done();
   // Asks the leader (found through `leader`) for one change: true if made.
   bool Ask(const std::string& leader, proto::MemberChangeRequest request);
 
