@@ -317,7 +317,7 @@ TEST_F(FsyncFailTest, StoreFsyncFails_DurableIndexHoldsAndLogKept) {
   uint64_t durable = stuck->durable_index();
 
   // Keep writing until a healthy node has made a checkpoint since, well
-  // past where the failing node stopped (checkpoints come every second).
+  // past where the failing node stopped (its store syncs every 2 s).
   ASSERT_TRUE(Eventually(
       [&] {
         WriteFile(Path(leader_, "c" + std::to_string(i)), Pattern(4096, i),
