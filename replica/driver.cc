@@ -546,7 +546,8 @@ void DriverImpl::PublishLocalReads(int64_t now) {
 std::optional<std::string> DriverImpl::AnswerReadIndex(
     const std::string& body) const {
   // The message type is the first byte of a core message (a varint < 128).
-  if (body.size() < 2 || body[0] != kTagCore ||
+  // A halted node answers nothing, from the moment Halt is called.
+  if (!status_.error.ok() || body.size() < 2 || body[0] != kTagCore ||
       static_cast<uint8_t>(body[1]) !=
           static_cast<uint8_t>(MsgType::kReadIndexRequest) ||
       options_.clock->MonotonicNanos() >= local_reads_.until_ns) {
