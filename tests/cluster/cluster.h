@@ -15,21 +15,10 @@
 
 #include "cli/process.h"
 #include "proto/admin.pb.h"
+#include "tests/eventually.h"
 #include "tls/credentials.h"
 
 namespace paxosfs::testing {
-
-// Polls `cond` every 20 ms until it holds or `timeout` passed; its last
-// value.
-template <typename F>
-bool Eventually(F cond, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return cond();
-}
 
 // A loopback port the kernel just handed out; free unless something races
 // for it.

@@ -5,13 +5,11 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <chrono>
 #include <filesystem>
-#include <functional>
-#include <thread>
 
 #include "gtest/gtest.h"
 #include "snapshot/store.h"
+#include "tests/eventually.h"
 
 namespace paxosfs::snapshot {
 namespace {
@@ -150,14 +148,7 @@ TEST_F(StoreFsyncTest, Commit_FsyncFails_StoreStaysFailedUntilReopened) {
   EXPECT_TRUE(CommitIndex(reopened->get(), applied + 1).ok());
 }
 
-bool Eventually(const std::function<bool()>& condition) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+using testing::Eventually;
 
 StoreOptions BackgroundSync() {
   StoreOptions o;

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/eventually.h"
+
 namespace paxosfs::replica {
 namespace {
 
@@ -55,16 +57,7 @@ std::string Addr(const Transport& t) {
   return "127.0.0.1:" + std::to_string(t.port());
 }
 
-// Polls `cond` until it holds or `timeout` passes.
-template <typename F>
-bool Eventually(F cond, seconds timeout = seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
+using testing::Eventually;
 
 TEST(TransportTest, Send_DeliversBothWaysInOrder) {
   Inbox ia, ib;
