@@ -14,6 +14,7 @@
 #include "replica/core/codec.h"
 #include "replica/core/core.h"
 #include "replica/core/log_values.h"
+#include "replica/driver_disk.h"
 
 namespace paxosfs::replica {
 namespace {
@@ -56,15 +57,6 @@ struct Inputs {
            changes.empty() && halt.ok();
   }
 };
-
-StatusOr<LogRecord> ReadRecord(const log::Log* log, uint64_t slot) {
-  auto e = log->Get(slot);
-  if (!e.ok()) return e.status();
-  return LogRecord{e->slot,
-                   {e->ballot_round, e->ballot_node},
-                   e->chosen,
-                   std::move(e->value)};
-}
 
 class DriverImpl final : public Driver {
  public:
@@ -587,61 +579,16 @@ void DriverImpl::FailReads(const Status& status) {
   read_cv_.notify_all();
 }
 
-StatusOr<PersistentState> ReadDisk(log::Log* log, uint64_t applied) {
-  PersistentState disk;
-  std::string meta = log->Metadata();
-  if (!meta.empty()) {
-    auto decoded = DecodeMetadata(meta);
-    if (!decoded.ok()) {
-      return decoded.status().WithContext("the log's metadata");
-    }
-    disk.metadata = std::move(decoded).value();
-  }
-  for (uint64_t slot = log->FirstSlot(); slot <= log->LastSlot(); ++slot) {
-    auto read = ReadRecord(log, slot);
-    if (read.status().code() == StatusCode::kNotFound) continue;
-    if (!read.ok()) return read.status();
-    LogRecord r = std::move(read).value();
-    // An applied value stays on disk: the core reads it back only to send
-    // it to a peer.
-    if (r.chosen && r.slot <= applied) {
-      r.value_in_log = true;
-      r.value_size = r.value.size();
-      r.value = std::string();
-    }
-    disk.records.push_back(std::move(r));
-  }
-  disk.applied_index = applied;
-  disk.compacted_index = log->FirstSlot() - 1;
-  return disk;
-}
-
 }  // namespace
-
-Status BootstrapLog(log::Log* log, const Config& genesis, NodeId id) {
-  PAXOSFS_RETURN_IF_ERROR(
-      log->SetMetadata(EncodeMetadata(Core::BootstrapMetadata(genesis, id))));
-  return log->Sync();
-}
 
 StatusOr<std::unique_ptr<Driver>> Driver::Start(const DriverOptions& options,
                                                 log::Log* log,
                                                 Transport* transport,
                                                 Applier* applier) {
-  auto disk = ReadDisk(log, applier->applied_index());
-  if (!disk.ok()) return disk.status();
-  Options core_options;
-  core_options.id = options.node_id;
-  core_options.genesis = options.genesis;
-  int64_t now = options.clock->MonotonicNanos();
-  core_options.seed =
-      options.seed != 0
-          ? options.seed
-          : static_cast<uint64_t>(options.clock->WallNanos()) ^ options.node_id;
-  auto core =
-      std::make_unique<Core>(core_options, std::move(disk).value(), now);
+  auto core = CoreFromDisk(options, log, applier->applied_index());
+  if (!core.ok()) return core.status();
   return std::unique_ptr<Driver>(std::make_unique<DriverImpl>(
-      options, log, transport, applier, std::move(core)));
+      options, log, transport, applier, std::move(core).value()));
 }
 
 }  // namespace paxosfs::replica
