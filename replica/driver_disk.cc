@@ -62,7 +62,6 @@ StatusOr<std::unique_ptr<Core>> CoreFromDisk(const DriverOptions& options,
   return std::make_unique<Core>(core_options, std::move(disk).value(), now);
 }
 
-
 Status BootstrapLog(log::Log* log, const Config& genesis, NodeId id) {
   PAXOSFS_RETURN_IF_ERROR(
       log->SetMetadata(EncodeMetadata(Core::BootstrapMetadata(genesis, id))));
