@@ -115,9 +115,11 @@ int Fsync4k(const std::string& dir, int ops, int threads) {
   double elapsed = Seconds(start);
   std::vector<double> all;
   for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  std::printf("fsync4k_p50_us=%.0f\nfsync4k_p99_us=%.0f\nfsync4k_iops=%.0f\n",
-              Percentile(all, 0.50), Percentile(all, 0.99),
-              all.size() / elapsed);
+  std::printf(
+      "fsync4k_p50_us=%.0f\nfsync4k_p99_us=%.0f\nfsync4k_max_us=%.0f\n"
+      "fsync4k_iops=%.0f\n",
+      Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 1.0),
+      all.size() / elapsed);
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/admin_service.h"
+#include "cli/collector.h"
 #include "cli/data_dir.h"
 #include "cli/join_service.h"
 #include "cli/node_backend.h"
@@ -329,6 +330,8 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
                                           driver->get(), &applier);
   }
 
+  auto collector = std::make_unique<Collector>(backend.get(), driver->get());
+
   int outcome = kStopped;
   FailureWatch failure(flags.data_dir, flags.reserve_mib << 20);
   const timespec poll = {0, 200'000'000};
@@ -360,6 +363,9 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   }
   promoter.reset();
   if (mount) mount->Stop();
+  // After the unmount: a Collect in flight without a quorum waits out the
+  // request timeout, and the mount should not wait for it.
+  collector.reset();
   backend->SetMount(nullptr);
   damage.SetDriver(nullptr);
   driver_ptr.store(nullptr);

@@ -38,7 +38,7 @@ bool GrowsData(
       // Unknown: let it through; apply decides (ENOENT and the like).
       return size.ok() && s.size() > *size;
     }
-    default:  // unlink, rmdir, rename, removexattr, no-op.
+    default:  // unlink, rmdir, rename, removexattr, no-op, collect.
       return false;
   }
 }

@@ -87,6 +87,10 @@ class Applier {
                   const InodeRow& child);
   // Removes one link to a non-directory; frees it with its last link.
   Status DropLink(InodeRow& row, int64_t time_ns);
+  // Frees the chunks of `row` now if they are few, else hands them to the
+  // store's garbage, which Collect commands free in bounded batches.
+  Status ReleaseChunks(const InodeRow& row);
+  R Collect();
   Status Truncate(InodeRow& row, uint64_t size);
   R EntryResult(const InodeRow& row);
 

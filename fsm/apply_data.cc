@@ -25,23 +25,44 @@ bool KnownXattrNamespace(const std::string& name) {
 
 }  // namespace
 
+Status Applier::ReleaseChunks(const InodeRow& row) {
+  if (row.stored <= kFreeAtOnceBytes) {
+    return store_->DeleteChunksFrom(row.data_key(), 0).status();
+  }
+  return store_->AddGarbage(row.data_key(), row.stored);
+}
+
+StatusOr<proto::Result> Applier::Collect() {
+  StatusOr<bool> left = store_->FreeGarbage(kCollectChunks);
+  if (!left.ok()) return left.status();
+  return proto::Result();
+}
+
 Status Applier::Truncate(InodeRow& row, uint64_t size) {
-  if (size < row.size) {
+  if (size == 0 && row.stored > kFreeAtOnceBytes) {
+    // A fresh key for the (now empty) file; the old chunks become garbage.
+    PAXOSFS_RETURN_IF_ERROR(ReleaseChunks(row));
+    snapshot::Meta meta = store_->meta();
+    row.data = meta.next_ino++;
+    store_->SetMeta(meta);
+    row.stored = 0;
+  } else if (size < row.size) {
     // Invariant: no chunk holds bytes at or past the file size, so a later
     // extension reads zeros there without rewriting anything.
     uint64_t first_gone = (size + kChunkSize - 1) / kChunkSize;
-    StatusOr<uint64_t> freed = store_->DeleteChunksFrom(row.ino, first_gone);
+    StatusOr<uint64_t> freed =
+        store_->DeleteChunksFrom(row.data_key(), first_gone);
     if (!freed.ok()) return freed.status();
     row.stored -= *freed;
     if (size % kChunkSize != 0) {
       uint64_t index = size / kChunkSize;
-      auto chunk = store_->GetChunk(row.ino, index);
+      auto chunk = store_->GetChunk(row.data_key(), index);
       if (!chunk.ok()) return chunk.status();
       size_t keep = size % kChunkSize;
       if (chunk->has_value() && (*chunk)->size() > keep) {
         row.stored -= (*chunk)->size() - keep;
         PAXOSFS_RETURN_IF_ERROR(store_->PutChunk(
-            row.ino, index, std::string_view(**chunk).substr(0, keep)));
+            row.data_key(), index, std::string_view(**chunk).substr(0, keep)));
       }
     }
   }
@@ -123,22 +144,24 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
     const std::string& data = p.data();
     if (p.offset_in_chunk() == 0 && data.size() == kChunkSize) {
       // A whole chunk: no need to read the old bytes, only their length.
-      StatusOr<uint64_t> old = store_->ChunkLength(row.ino, p.chunk_index());
+      StatusOr<uint64_t> old =
+          store_->ChunkLength(row.data_key(), p.chunk_index());
       if (!old.ok()) return old.status();
       row.stored = row.stored - *old + data.size();
-      PAXOSFS_RETURN_IF_ERROR(store_->PutChunk(row.ino, p.chunk_index(), data));
+      PAXOSFS_RETURN_IF_ERROR(
+          store_->PutChunk(row.data_key(), p.chunk_index(), data));
       continue;
     }
     // Inside an existing chunk: change only the pages the piece touches
     // (a 4 KiB write rewrote all 64 KiB of its chunk, and freed and
     // reallocated its pages).
-    StatusOr<bool> in_place = store_->OverwriteChunk(row.ino, p.chunk_index(),
-                                                     p.offset_in_chunk(), data);
+    StatusOr<bool> in_place = store_->OverwriteChunk(
+        row.data_key(), p.chunk_index(), p.offset_in_chunk(), data);
     if (!in_place.ok()) return in_place.status();
     if (*in_place) continue;
     // A partial chunk: read, modify, write. The gap before the piece, if
     // the chunk was shorter, reads as zeros as a hole would.
-    auto old = store_->GetChunk(row.ino, p.chunk_index());
+    auto old = store_->GetChunk(row.data_key(), p.chunk_index());
     if (!old.ok()) return old.status();
     std::string chunk = old->has_value() ? std::move(**old) : std::string();
     row.stored -= chunk.size();
@@ -146,7 +169,8 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
     if (chunk.size() < need) chunk.resize(need, '\0');
     std::memcpy(chunk.data() + p.offset_in_chunk(), data.data(), data.size());
     row.stored += chunk.size();
-    PAXOSFS_RETURN_IF_ERROR(store_->PutChunk(row.ino, p.chunk_index(), chunk));
+    PAXOSFS_RETURN_IF_ERROR(
+        store_->PutChunk(row.data_key(), p.chunk_index(), chunk));
   }
   row.size = std::max(row.size, end);
   row.mtime_ns = row.ctime_ns = c.time_ns();

@@ -67,6 +67,8 @@ StatusOr<proto::Result> Applier::Apply(const proto::Command& c) {
       return RemoveXattr(c);
     case proto::Command::kNoop:
       return proto::Result();
+    case proto::Command::kCollect:
+      return Collect();
     case proto::Command::OP_NOT_SET:
       break;
   }
@@ -138,8 +140,11 @@ Status Applier::DropLink(InodeRow& row, int64_t time_ns) {
   PAXOSFS_CHECK(row.nlink > 0);
   row.nlink--;
   row.ctime_ns = time_ns;
-  // Freed at once: open-but-unlinked files are not kept (see README).
-  if (row.nlink == 0) return store_->DeleteInode(row.ino);
+  // Freed now: open-but-unlinked files are not kept (see README).
+  if (row.nlink == 0) {
+    PAXOSFS_RETURN_IF_ERROR(ReleaseChunks(row));
+    return store_->DeleteInode(row.ino);
+  }
   return store_->PutInode(row);
 }
 

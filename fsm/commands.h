@@ -15,6 +15,13 @@ namespace paxosfs::fsm {
 inline constexpr uint64_t kRootIno = 1;
 // File data is stored in chunks of this size (see fsm/README.md for why).
 inline constexpr uint32_t kChunkSize = 64 * 1024;
+// Removing or emptying a file holding more than this hands its chunks to
+// garbage instead of deleting them in the same slot (SQLite walks every
+// overflow page it frees: ~0.1 ms per chunk, so 1 GiB stalled every
+// replica's applier for seconds). Each Collect command frees up to
+// kCollectChunks of them: a few milliseconds of work per slot.
+inline constexpr uint64_t kFreeAtOnceBytes = 16 * kChunkSize;
+inline constexpr uint32_t kCollectChunks = 16;
 inline constexpr size_t kNameMax = 255;
 inline constexpr size_t kSymlinkMax = 4095;
 inline constexpr size_t kXattrNameMax = 255;

@@ -97,6 +97,8 @@ class Reader {
   StatusOr<proto::Result> GetXattr(uint64_t ino, const std::string& name);
   StatusOr<proto::Result> ListXattr(uint64_t ino);
   StatusOr<proto::Result> StatFs();
+  // Whether removed files' chunks wait to be freed by Collect commands.
+  StatusOr<bool> HasGarbage();
   // The applied index and digest of the last committed state.
   StatusOr<uint64_t> AppliedIndex();
   StatusOr<uint64_t> Digest();

@@ -123,8 +123,8 @@ StatusOr<proto::Result> Reader::ReadInSnapshot(uint64_t ino, uint64_t offset,
   // Zeros first; stored chunks are copied over them, holes stay zero.
   std::string* out = r.mutable_data();
   out->assign(end - offset, '\0');
-  auto chunks =
-      store_->GetChunks(ino, offset / kChunkSize, (end - 1) / kChunkSize);
+  auto chunks = store_->GetChunks((*row)->data_key(), offset / kChunkSize,
+                                  (end - 1) / kChunkSize);
   if (!chunks.ok()) return chunks.status();
   for (const auto& [index, data] : *chunks) {
     const uint64_t chunk_start = index * kChunkSize;
@@ -203,6 +203,8 @@ StatusOr<proto::Result> Reader::StatFs() {
     return r;
   });
 }
+
+StatusOr<bool> Reader::HasGarbage() { return store_->HasGarbage(); }
 
 StatusOr<uint64_t> Reader::AppliedIndex() {
   StatusOr<snapshot::Meta> meta = store_->ReadMeta();

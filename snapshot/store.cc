@@ -15,7 +15,8 @@ namespace paxosfs::snapshot {
 namespace {
 
 // Bumped when the schema changes incompatibly; Open refuses other values.
-constexpr uint64_t kFormat = 1;
+// Format 2 added inodes.data and the garbage table; Open upgrades format 1.
+constexpr uint64_t kFormat = 2;
 constexpr uint64_t kRootIno = 1;
 constexpr uint32_t kRootMode = 0040755;
 
@@ -33,7 +34,7 @@ CREATE TABLE inodes(
   gid INTEGER NOT NULL, nlink INTEGER NOT NULL, size INTEGER NOT NULL,
   atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,
   parent INTEGER NOT NULL, rdev INTEGER NOT NULL, stored INTEGER NOT NULL,
-  target BLOB NOT NULL);
+  target BLOB NOT NULL, data INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE dentries(
   parent INTEGER NOT NULL, name BLOB NOT NULL, ino INTEGER NOT NULL,
   type INTEGER NOT NULL, cookie INTEGER NOT NULL,
@@ -45,10 +46,18 @@ CREATE TABLE chunks(
 CREATE TABLE xattrs(
   ino INTEGER NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,
   PRIMARY KEY (ino, name)) WITHOUT ROWID;
+CREATE TABLE garbage(data INTEGER PRIMARY KEY, stored INTEGER NOT NULL);
 CREATE TABLE sessions(
   node INTEGER NOT NULL, session INTEGER NOT NULL,
   sequence INTEGER NOT NULL, result BLOB NOT NULL,
   PRIMARY KEY (node, session)) WITHOUT ROWID;
+)sql";
+
+// What format 2 added to format 1; both end with the same schema.
+constexpr const char* kUpgradeFrom1 = R"sql(
+ALTER TABLE inodes ADD COLUMN data INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE garbage(data INTEGER PRIMARY KEY, stored INTEGER NOT NULL);
+UPDATE meta SET format = 2 WHERE id = 1;
 )sql";
 
 uint64_t MetaChecksum(uint64_t format, uint64_t chunk_size, const Meta& m) {
@@ -130,6 +139,11 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     // crash); checkpoints fsync. Durable commits switch to FULL.
     PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
     PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA cache_size=-65536"));
+    // Debian builds SQLite with SECURE_DELETE: every page freed (a removed
+    // file's chunks, the old pages of a rewritten chunk) was zeroed and
+    // written through the WAL and back, as much I/O as writing the data.
+    // FAST zeroes only inside pages written anyway.
+    PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA secure_delete=FAST"));
     if (exists && options.check_on_open) {
       PAXOSFS_RETURN_IF_ERROR(store->QuickCheck());
     }
@@ -139,6 +153,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     if (!created.ok()) return created.status();
     if (!*created) {
       PAXOSFS_RETURN_IF_ERROR(store->CreateSchema(root_time_ns));
+    } else {
+      PAXOSFS_RETURN_IF_ERROR(store->Upgrade());
     }
   }
   PAXOSFS_RETURN_IF_ERROR(store->LoadAndVerifyMeta());
@@ -220,7 +236,7 @@ Status Store::QuickCheck() {
   return Status::Ok();
 }
 
-StatusOr<Meta> Store::ReadMeta() {
+StatusOr<Store::MetaRow> Store::ReadMetaRow() {
   if (!failed_.ok()) return failed_;
   Statement read(this,
                  "SELECT format, chunk_size, applied_index, next_ino,"
@@ -230,24 +246,43 @@ StatusOr<Meta> Store::ReadMeta() {
   if (!*row) {
     return SetCorrupt("meta row missing");
   }
-  uint64_t format = read.U64(0);
-  uint64_t chunk_size = read.U64(1);
-  Meta m{read.U64(2), read.U64(3), read.U64(4)};
-  if (read.U64(5) != MetaChecksum(format, chunk_size, m)) {
+  MetaRow r{read.U64(0), read.U64(1), {read.U64(2), read.U64(3), read.U64(4)}};
+  if (read.U64(5) != MetaChecksum(r.format, r.chunk_size, r.meta)) {
     return SetCorrupt("meta row checksum mismatch");
   }
-  if (format != kFormat) {
+  return r;
+}
+
+StatusOr<Meta> Store::ReadMeta() {
+  StatusOr<MetaRow> r = ReadMetaRow();
+  if (!r.ok()) return r.status();
+  if (r->format != kFormat) {
     return Status::InvalidArgument(
-        "store " + path_ + " has format " + std::to_string(format) +
+        "store " + path_ + " has format " + std::to_string(r->format) +
         ", this build reads format " + std::to_string(kFormat) +
         "; use a matching paxosfs version");
   }
-  if (chunk_size != chunk_size_) {
+  if (r->chunk_size != chunk_size_) {
     return Status::InvalidArgument(
-        "store " + path_ + " uses chunk size " + std::to_string(chunk_size) +
+        "store " + path_ + " uses chunk size " + std::to_string(r->chunk_size) +
         ", not the configured " + std::to_string(chunk_size_));
   }
-  return m;
+  return r->meta;
+}
+
+Status Store::Upgrade() {
+  StatusOr<MetaRow> r = ReadMetaRow();
+  if (!r.ok()) return r.status();
+  if (r->format != 1) return Status::Ok();
+  // One durable transaction: a crash leaves format 1 or format 2, whole.
+  PAXOSFS_RETURN_IF_ERROR(Begin(/*durable=*/true));
+  meta_ = r->meta;
+  Status s = Exec(kUpgradeFrom1);
+  if (!s.ok()) {
+    Rollback().ok();
+    return s.WithContext("upgrading store " + path_ + " from format 1");
+  }
+  return Commit();
 }
 
 Status Store::LoadAndVerifyMeta() {

@@ -46,6 +46,10 @@ struct InodeRow {
   uint32_t rdev = 0;
   uint64_t stored = 0;  // Bytes held in this inode's chunks (holes: none).
   std::string target;   // Symlinks: the link text.
+  // The key its chunks are stored under; 0 means the inode number. A file
+  // truncated to zero gets a fresh key, and its old chunks become garbage.
+  uint64_t data = 0;
+  uint64_t data_key() const { return data != 0 ? data : ino; }
 };
 
 struct DentryRow {
@@ -130,7 +134,8 @@ class Store {
 
   StatusOr<std::optional<InodeRow>> GetInode(uint64_t ino);
   Status PutInode(const InodeRow& row);
-  // Deletes the inode with its chunks and xattrs.
+  // Deletes the inode and its xattrs; its chunks are the caller's to delete
+  // or to hand to AddGarbage.
   Status DeleteInode(uint64_t ino);
   StatusOr<uint64_t> CountInodes();
 
@@ -161,8 +166,18 @@ class Store {
   // Chunks with first <= index <= last, by index.
   StatusOr<std::vector<std::pair<uint64_t, std::string>>> GetChunks(
       uint64_t ino, uint64_t first, uint64_t last);
-  // Bytes held in all chunks of the store.
+  // Bytes held in all chunks of the store, garbage included.
   StatusOr<uint64_t> TotalStoredBytes();
+
+  // Garbage: chunk sets no inode refers to any more (`data` keys, holding
+  // `stored` bytes), freed a bounded number of chunks at a time so that
+  // removing a large file does not stall the writer for one long slot.
+  Status AddGarbage(uint64_t data, uint64_t stored);
+  // Deletes up to `max_chunks` garbage chunks, oldest key first, lowest
+  // index first (the same chunks on every replica); returns whether any
+  // garbage is left.
+  StatusOr<bool> FreeGarbage(uint32_t max_chunks);
+  StatusOr<bool> HasGarbage();
 
   StatusOr<std::optional<std::string>> GetXattr(uint64_t ino,
                                                 const std::string& name);
@@ -197,6 +212,15 @@ class Store {
   Status Exec(const char* sql);
   Status CreateSchema(int64_t root_time_ns);
   StatusOr<bool> HasSchema();
+  // Brings an older store's schema to this build's format.
+  Status Upgrade();
+  struct MetaRow {
+    uint64_t format = 0;
+    uint64_t chunk_size = 0;
+    Meta meta;
+  };
+  // The meta row with its checksum verified, whatever its format.
+  StatusOr<MetaRow> ReadMetaRow();
   Status LoadAndVerifyMeta();
   Status WriteMeta();
   Status QuickCheck();

@@ -23,6 +23,7 @@ InodeRow ReadInode(const Statement& s) {
   r.rdev = static_cast<uint32_t>(s.U64(10));
   r.stored = s.U64(11);
   r.target = s.Blob(12);
+  r.data = s.U64(13);
   return r;
 }
 
@@ -31,7 +32,7 @@ InodeRow ReadInode(const Statement& s) {
 StatusOr<std::optional<InodeRow>> Store::GetInode(uint64_t ino) {
   Statement s(this,
               "SELECT ino, mode, uid, gid, nlink, size, atime, mtime, ctime,"
-              " parent, rdev, stored, target FROM inodes WHERE ino = ?");
+              " parent, rdev, stored, target, data FROM inodes WHERE ino = ?");
   s.Bind(1, ino);
   StatusOr<bool> row = s.Step();
   if (!row.ok()) return row.status();
@@ -42,8 +43,8 @@ StatusOr<std::optional<InodeRow>> Store::GetInode(uint64_t ino) {
 Status Store::PutInode(const InodeRow& r) {
   Statement s(this,
               "INSERT OR REPLACE INTO inodes(ino, mode, uid, gid, nlink, size,"
-              " atime, mtime, ctime, parent, rdev, stored, target)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+              " atime, mtime, ctime, parent, rdev, stored, target, data)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   return s.Bind(1, r.ino)
       .Bind(2, r.mode)
       .Bind(3, r.uid)
@@ -57,12 +58,11 @@ Status Store::PutInode(const InodeRow& r) {
       .Bind(11, r.rdev)
       .Bind(12, r.stored)
       .BindBlob(13, r.target)
+      .Bind(14, r.data)
       .Run();
 }
 
 Status Store::DeleteInode(uint64_t ino) {
-  StatusOr<uint64_t> freed = DeleteChunksFrom(ino, 0);
-  if (!freed.ok()) return freed.status();
   Statement x(this, "DELETE FROM xattrs WHERE ino = ?");
   PAXOSFS_RETURN_IF_ERROR(x.Bind(1, ino).Run());
   Statement s(this, "DELETE FROM inodes WHERE ino = ?");
@@ -208,10 +208,63 @@ StatusOr<std::vector<std::pair<uint64_t, std::string>>> Store::GetChunks(
 
 StatusOr<uint64_t> Store::TotalStoredBytes() {
   // The per-inode totals: one row per file instead of one per chunk.
-  Statement s(this, "SELECT coalesce(sum(stored), 0) FROM inodes");
+  Statement s(this,
+              "SELECT (SELECT coalesce(sum(stored), 0) FROM inodes) +"
+              " (SELECT coalesce(sum(stored), 0) FROM garbage)");
   StatusOr<bool> row = s.Step();
   if (!row.ok()) return row.status();
   return s.U64(0);
+}
+
+Status Store::AddGarbage(uint64_t data, uint64_t stored) {
+  Statement s(this, "INSERT INTO garbage(data, stored) VALUES (?, ?)");
+  return s.Bind(1, data).Bind(2, stored).Run();
+}
+
+StatusOr<bool> Store::FreeGarbage(uint32_t max_chunks) {
+  uint64_t budget = max_chunks;
+  while (budget > 0) {
+    Statement first(this,
+                    "SELECT data, stored FROM garbage ORDER BY data LIMIT 1");
+    StatusOr<bool> row = first.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return false;
+    const uint64_t data = first.U64(0);
+    const uint64_t stored = first.U64(1);
+    // The chunks to free now: the key's lowest `budget` indexes.
+    Statement batch(this,
+                    "SELECT count(*), coalesce(sum(length(data)), 0),"
+                    " coalesce(max(idx), 0) FROM (SELECT idx, data FROM chunks"
+                    " WHERE ino = ? ORDER BY idx LIMIT ?)");
+    batch.Bind(1, data).Bind(2, budget);
+    row = batch.Step();
+    if (!row.ok()) return row.status();
+    const uint64_t count = batch.U64(0);
+    const uint64_t bytes = batch.U64(1);
+    const uint64_t last = batch.U64(2);
+    if (count > 0) {
+      Statement del(this, "DELETE FROM chunks WHERE ino = ? AND idx <= ?");
+      PAXOSFS_RETURN_IF_ERROR(del.Bind(1, data).Bind(2, last).Run());
+    }
+    budget -= count;
+    if (count > 0 && budget == 0) {
+      Statement left(this, "UPDATE garbage SET stored = ? WHERE data = ?");
+      PAXOSFS_RETURN_IF_ERROR(left.Bind(1, stored > bytes ? stored - bytes : 0)
+                                  .Bind(2, data)
+                                  .Run());
+      break;
+    }
+    Statement done(this, "DELETE FROM garbage WHERE data = ?");
+    PAXOSFS_RETURN_IF_ERROR(done.Bind(1, data).Run());
+  }
+  return HasGarbage();
+}
+
+StatusOr<bool> Store::HasGarbage() {
+  Statement s(this, "SELECT EXISTS (SELECT 1 FROM garbage)");
+  StatusOr<bool> row = s.Step();
+  if (!row.ok()) return row.status();
+  return *row && s.U64(0) != 0;
 }
 
 StatusOr<std::optional<std::string>> Store::GetXattr(uint64_t ino,
@@ -310,11 +363,12 @@ StatusOr<uint64_t> Store::Digest() {
   // hash the same however they got there.
   static constexpr const char* kQueries[] = {
       "SELECT ino, mode, uid, gid, nlink, size, atime, mtime, ctime, parent,"
-      " rdev, stored, target FROM inodes ORDER BY ino",
+      " rdev, stored, target, data FROM inodes ORDER BY ino",
       "SELECT parent, name, ino, type, cookie FROM dentries"
       " ORDER BY parent, name",
       "SELECT ino, idx, data FROM chunks ORDER BY ino, idx",
       "SELECT ino, name, value FROM xattrs ORDER BY ino, name",
+      "SELECT data, stored FROM garbage ORDER BY data",
       "SELECT node, session, sequence, result FROM sessions"
       " ORDER BY node, session",
       "SELECT format, chunk_size, applied_index, next_ino, next_cookie"

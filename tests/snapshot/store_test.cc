@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/checksum.h"
 #include "gtest/gtest.h"
 
 namespace paxosfs::snapshot {
@@ -180,6 +181,59 @@ TEST_F(StoreTest, Chunks_DeleteFromReportsFreedBytes) {
   EXPECT_FALSE(s->GetChunk(2, 5)->has_value());
   EXPECT_EQ(**s->GetChunk(2, 0), std::string(100, 'a'));
   ASSERT_TRUE(s->Commit().ok());
+}
+
+TEST_F(StoreTest, Garbage_FreedInBoundedBatchesInKeyOrder) {
+  auto s = OpenStore("a.db");
+  ASSERT_TRUE(s->Begin().ok());
+  for (uint64_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(s->PutChunk(7, i, std::string(10, 'a')).ok());
+    ASSERT_TRUE(s->PutChunk(9, i, std::string(20, 'b')).ok());
+  }
+  ASSERT_TRUE(s->AddGarbage(9, 100).ok());
+  ASSERT_TRUE(s->AddGarbage(7, 50).ok());
+  EXPECT_EQ(*s->TotalStoredBytes(), 150u);
+  EXPECT_TRUE(*s->FreeGarbage(3));  // Key 7, chunks 0-2.
+  EXPECT_EQ(*s->TotalStoredBytes(), 120u);
+  EXPECT_FALSE(s->GetChunk(7, 2)->has_value());
+  EXPECT_TRUE(s->GetChunk(7, 3)->has_value());
+  EXPECT_TRUE(*s->FreeGarbage(3));  // Key 7's last two, then key 9's 0.
+  EXPECT_EQ(*s->TotalStoredBytes(), 80u);
+  EXPECT_FALSE(s->GetChunk(9, 0)->has_value());
+  EXPECT_TRUE(s->GetChunk(9, 1)->has_value());
+  EXPECT_FALSE(*s->FreeGarbage(10));
+  EXPECT_FALSE(*s->HasGarbage());
+  EXPECT_EQ(*s->TotalStoredBytes(), 0u);
+  EXPECT_TRUE(s->GetChunks(9, 0, 10)->empty());
+  ASSERT_TRUE(s->Commit().ok());
+}
+
+TEST_F(StoreTest, Open_UpgradesFormat1KeepingRows) {
+  {
+    auto s = OpenStore("a.db");
+    ASSERT_TRUE(s->Begin().ok());
+    ASSERT_TRUE(s->PutChunk(1, 0, "kept").ok());
+    s->SetMeta(Meta{5, 2, 3});
+    ASSERT_TRUE(s->Commit().ok());
+  }
+  // What format 1 wrote: no inodes.data, no garbage table, its checksum.
+  Hasher h;
+  h.Update("paxosfs-meta");
+  for (uint64_t v : {1, 64 * 1024, 5, 2, 3}) h.UpdateU64(v);
+  std::string sql =
+      "ALTER TABLE inodes DROP COLUMN data; DROP TABLE garbage;"
+      " UPDATE meta SET format = 1, checksum = " +
+      std::to_string(static_cast<int64_t>(h.Digest()));
+  Tamper("a.db", sql.c_str());
+  auto s = OpenStore("a.db");
+  EXPECT_EQ(s->meta().applied_index, 5u);
+  EXPECT_EQ(**s->GetChunk(1, 0), "kept");
+  auto root = s->GetInode(1);
+  ASSERT_TRUE(root.ok() && root->has_value());
+  EXPECT_EQ((*root)->data_key(), 1u);
+  EXPECT_FALSE(*s->HasGarbage());
+  s.reset();
+  EXPECT_EQ(OpenStore("a.db", /*read_only=*/true)->meta().applied_index, 5u);
 }
 
 TEST_F(StoreTest, Digest_IndependentOfInsertionOrder) {

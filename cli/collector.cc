@@ -1,0 +1,56 @@
+#include "cli/collector.h"
+
+#include "common/logging.h"
+
+namespace paxosfs::cli {
+
+using Clock = std::chrono::steady_clock;
+
+Collector::Collector(fuse::Backend* backend, const replica::Driver* driver,
+                     std::chrono::milliseconds idle)
+    : backend_(backend), driver_(driver), idle_(idle) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Collector::~Collector() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+bool Collector::Due() {
+  if (!driver_->status().is_leader) return false;
+  auto reader = backend_->NewReader();
+  if (!reader.ok()) return false;
+  StatusOr<bool> garbage = (*reader)->HasGarbage();
+  return garbage.ok() && *garbage;
+}
+
+void Collector::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    Clock::duration pause = idle_;
+    if (Due()) {
+      auto start = Clock::now();
+      proto::Command collect;
+      collect.mutable_collect();
+      StatusOr<proto::Result> r = backend_->Execute(std::move(collect));
+      if (r.ok()) {
+        // Rest as long as the batch took: users' commands get at least
+        // half of the log and of every applier while garbage is freed.
+        pause = Clock::now() - start;
+      } else {
+        Logf(LogLevel::kDebug, "collector", "collect not applied: %s",
+             r.status().ToString().c_str());
+      }
+    }
+    lock.lock();
+    cv_.wait_for(lock, pause, [this] { return stopping_; });
+  }
+}
+
+}  // namespace paxosfs::cli

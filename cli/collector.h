@@ -1,0 +1,43 @@
+// Frees removed files' chunks in the background: while this node leads and
+// the store holds garbage (fsm/commands.h, kFreeAtOnceBytes), it proposes
+// Collect commands one after another, each freeing a bounded batch on every
+// replica. Through the log, so every replica frees the same chunks at the
+// same slot (their digests stay equal); one at a time, so a user's command
+// waits behind at most one batch instead of a whole large file.
+//
+// Thread safety: owns one thread; construct and destroy from one thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "fuse/backend.h"
+#include "replica/driver.h"
+
+namespace paxosfs::cli {
+
+class Collector {
+ public:
+  // `backend` and `driver` must outlive this object. `idle` is how often it
+  // looks for garbage while there is none.
+  Collector(fuse::Backend* backend, const replica::Driver* driver,
+            std::chrono::milliseconds idle = std::chrono::milliseconds(200));
+  ~Collector();
+
+ private:
+  void Run();
+  // Whether this node leads and its applied state holds garbage.
+  bool Due();
+
+  fuse::Backend* const backend_;
+  const replica::Driver* const driver_;
+  const std::chrono::milliseconds idle_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // Guarded by mu_.
+  std::thread thread_;
+};
+
+}  // namespace paxosfs::cli
