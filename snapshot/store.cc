@@ -165,9 +165,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 }
 
 Status Store::StartCheckpointer() {
-  // Copy the WAL back less often than SQLite's 4 MiB (each copy fsyncs
-  // twice, and a slot of chunk writes is easily 1 MiB of WAL), and on a
-  // thread of its own: the hook replaces SQLite's automatic checkpoint.
+  // Copy the WAL back at checkpoint_wal_bytes (see there) and on a thread
+  // of its own: the hook replaces SQLite's automatic checkpoint, which runs
+  // inside the committing writer.
   Statement page_size(this, "PRAGMA page_size");
   StatusOr<bool> row = page_size.Step();
   if (!row.ok()) return row.status();

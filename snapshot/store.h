@@ -85,8 +85,12 @@ struct StoreOptions {
   // 4 KiB writes and small files, whose cost is dominated elsewhere).
   uint32_t page_size = 16 * 1024;
   // Writer: the WAL is copied back into the database (on a thread of its
-  // own, snapshot/checkpointer.h) once a commit leaves it this long.
-  uint64_t checkpoint_wal_bytes = 64 << 20;
+  // own, snapshot/checkpointer.h) once a commit leaves it this long. The
+  // copy ends with an fsync of everything copied, and the disk serves that
+  // burst before the log's next fdatasync: at 64 MiB a 4 KiB fsynced write
+  // right after a large write waited up to 95-157 ms, at 8 MiB 22-25 ms
+  // (bench/RESULTS.md, 2026-12-01 second session).
+  uint64_t checkpoint_wal_bytes = 8 << 20;
   // Writer: commits are made durable in the background this often (an
   // fsync of the WAL on the checkpointer's thread, see SyncedIndex); 0 leaves
   // durability to Begin(durable=true) alone.

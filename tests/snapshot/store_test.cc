@@ -316,7 +316,7 @@ TEST_F(StoreTest, Open_NewStoreUsesTheConfiguredPageSize) {
 }
 
 TEST_F(StoreTest, Checkpoint_NotBeforeTheTrigger) {
-  auto w = OpenStore("a.db");  // Default trigger: 64 MiB of WAL.
+  auto w = OpenStore("a.db");  // Default trigger: 8 MiB of WAL.
   ASSERT_TRUE(w->Begin().ok());
   ASSERT_TRUE(w->PutChunk(2, 0, std::string(64 * 1024, 'x')).ok());
   w->SetMeta(Meta{1, 3, 3});
