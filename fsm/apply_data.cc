@@ -160,13 +160,19 @@ StatusOr<proto::Result> Applier::Write(const proto::Command& c) {
     if (!in_place.ok()) return in_place.status();
     if (*in_place) continue;
     // A partial chunk: read, modify, write. The gap before the piece, if
-    // the chunk was shorter, reads as zeros as a hole would.
+    // the chunk was shorter, reads as zeros as a hole would. A chunk that
+    // grows at least doubles (zeros past the end of the file read as the
+    // hole they stand for), so appends rewrite it a few times, not at
+    // every write; a chunk written once stays exact, as small files are.
     auto old = store_->GetChunk(row.data_key(), p.chunk_index());
     if (!old.ok()) return old.status();
     std::string chunk = old->has_value() ? std::move(**old) : std::string();
     row.stored -= chunk.size();
     size_t need = p.offset_in_chunk() + data.size();
-    if (chunk.size() < need) chunk.resize(need, '\0');
+    if (chunk.size() < need) {
+      size_t grown = old->has_value() ? 2 * chunk.size() : 0;
+      chunk.resize(std::min<size_t>(kChunkSize, std::max(need, grown)), '\0');
+    }
     std::memcpy(chunk.data() + p.offset_in_chunk(), data.data(), data.size());
     row.stored += chunk.size();
     PAXOSFS_RETURN_IF_ERROR(

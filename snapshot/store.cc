@@ -260,7 +260,9 @@ StatusOr<Meta> Store::ReadMeta() {
     return Status::InvalidArgument(
         "store " + path_ + " has format " + std::to_string(r->format) +
         ", this build reads format " + std::to_string(kFormat) +
-        "; use a matching paxosfs version");
+        (r->format < kFormat
+             ? "; start `paxosfs serve` on it once: it upgrades the store"
+             : "; use a matching paxosfs version"));
   }
   if (r->chunk_size != chunk_size_) {
     return Status::InvalidArgument(

@@ -278,6 +278,31 @@ TEST_F(FilesystemTest, Truncate_FreesAndExtendReadsZeros) {
   EXPECT_EQ(h_.Do(cmd::Truncate(f, o.max_file_size + 1)).error(), EFBIG);
 }
 
+TEST_F(FilesystemTest, Appends_ChunkGrowsByDoubling_TailStaysZero) {
+  uint64_t f = MakeFile("f");
+  const std::string block(4096, 'a');
+  // Written once: exact. Each later extension at least doubles the chunk,
+  // so 16 appends of 4 KiB rewrite it 4 times and write in place 11 times.
+  ASSERT_EQ(h_.Do(cmd::Write(f, 0, block)).error(), 0);
+  EXPECT_EQ(Attr(f).blocks(), 4096u / 512);
+  ASSERT_EQ(h_.Do(cmd::Write(f, 4096, block)).error(), 0);
+  ASSERT_EQ(h_.Do(cmd::Write(f, 8192, block)).error(), 0);
+  EXPECT_EQ(Attr(f).size(), 3u * 4096);
+  EXPECT_EQ(Attr(f).blocks(), 4u * 4096 / 512);
+  for (uint64_t i = 3; i < 16; ++i) {
+    ASSERT_EQ(h_.Do(cmd::Write(f, i * 4096, block)).error(), 0);
+  }
+  EXPECT_EQ(Attr(f).blocks(), kChunkSize / 512);
+  EXPECT_EQ(ReadAll(f), std::string(kChunkSize, 'a'));
+  // What lies past the end after a shrink and an append reads as zeros
+  // once the file is extended over it.
+  ASSERT_EQ(h_.Do(cmd::Truncate(f, 10000)).error(), 0);
+  ASSERT_EQ(h_.Do(cmd::Write(f, 10000, "bb")).error(), 0);
+  ASSERT_EQ(h_.Do(cmd::Truncate(f, 30000)).error(), 0);
+  EXPECT_EQ(ReadAll(f),
+            std::string(10000, 'a') + "bb" + std::string(30000 - 10002, '\0'));
+}
+
 TEST_F(FilesystemTest, LargeSparseFile_1GiB) {
   uint64_t f = MakeFile("big");
   const uint64_t gib = uint64_t{1} << 30;
