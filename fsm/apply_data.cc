@@ -42,9 +42,9 @@ Status Applier::Truncate(InodeRow& row, uint64_t size) {
   if (size == 0 && row.stored > kFreeAtOnceBytes) {
     // A fresh key for the (now empty) file; the old chunks become garbage.
     PAXOSFS_RETURN_IF_ERROR(ReleaseChunks(row));
-    snapshot::Meta meta = store_->meta();
-    row.data = meta.next_ino++;
-    store_->SetMeta(meta);
+    StatusOr<uint64_t> key = store_->NewDataKey();
+    if (!key.ok()) return key.status();
+    row.data = *key;
     row.stored = 0;
   } else if (size < row.size) {
     // Invariant: no chunk holds bytes at or past the file size, so a later

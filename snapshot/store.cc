@@ -47,6 +47,7 @@ CREATE TABLE xattrs(
   ino INTEGER NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,
   PRIMARY KEY (ino, name)) WITHOUT ROWID;
 CREATE TABLE garbage(data INTEGER PRIMARY KEY, stored INTEGER NOT NULL);
+CREATE TABLE data_keys(id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
 CREATE TABLE sessions(
   node INTEGER NOT NULL, session INTEGER NOT NULL,
   sequence INTEGER NOT NULL, result BLOB NOT NULL,
@@ -57,6 +58,7 @@ CREATE TABLE sessions(
 constexpr const char* kUpgradeFrom1 = R"sql(
 ALTER TABLE inodes ADD COLUMN data INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE garbage(data INTEGER PRIMARY KEY, stored INTEGER NOT NULL);
+CREATE TABLE data_keys(id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
 UPDATE meta SET format = 2 WHERE id = 1;
 )sql";
 

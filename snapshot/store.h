@@ -32,6 +32,10 @@ namespace paxosfs::snapshot {
 
 class Checkpointer;
 
+// Chunk keys handed out by Store::NewDataKey start here, far above any
+// inode number.
+inline constexpr uint64_t kDataKeyBase = uint64_t{1} << 62;
+
 struct InodeRow {
   uint64_t ino = 0;
   uint32_t mode = 0;  // S_IF* type bits | permission bits.
@@ -47,7 +51,8 @@ struct InodeRow {
   uint64_t stored = 0;  // Bytes held in this inode's chunks (holes: none).
   std::string target;   // Symlinks: the link text.
   // The key its chunks are stored under; 0 means the inode number. A file
-  // truncated to zero gets a fresh key, and its old chunks become garbage.
+  // truncated to zero gets a fresh key (Store::NewDataKey), and its old
+  // chunks become garbage.
   uint64_t data = 0;
   uint64_t data_key() const { return data != 0 ? data : ino; }
 };
@@ -182,6 +187,11 @@ class Store {
   // garbage is left.
   StatusOr<bool> FreeGarbage(uint32_t max_chunks);
   StatusOr<bool> HasGarbage();
+  // A chunk key no inode number and no earlier key has: kDataKeyBase plus a
+  // counter of its own. Not taken from next_ino, so inode numbers stay the
+  // same on every replica even while some run a build without data keys
+  // (a rolling upgrade).
+  StatusOr<uint64_t> NewDataKey();
 
   StatusOr<std::optional<std::string>> GetXattr(uint64_t ino,
                                                 const std::string& name);

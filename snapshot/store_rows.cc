@@ -260,6 +260,17 @@ StatusOr<bool> Store::FreeGarbage(uint32_t max_chunks) {
   return HasGarbage();
 }
 
+StatusOr<uint64_t> Store::NewDataKey() {
+  Statement read(this, "SELECT next FROM data_keys WHERE id = 1");
+  StatusOr<bool> row = read.Step();
+  if (!row.ok()) return row.status();
+  const uint64_t next = *row ? read.U64(0) : 0;
+  Statement write(this,
+                  "INSERT OR REPLACE INTO data_keys(id, next) VALUES (1, ?)");
+  PAXOSFS_RETURN_IF_ERROR(write.Bind(1, next + 1).Run());
+  return kDataKeyBase | next;
+}
+
 StatusOr<bool> Store::HasGarbage() {
   Statement s(this, "SELECT EXISTS (SELECT 1 FROM garbage)");
   StatusOr<bool> row = s.Step();
@@ -369,6 +380,7 @@ StatusOr<uint64_t> Store::Digest() {
       "SELECT ino, idx, data FROM chunks ORDER BY ino, idx",
       "SELECT ino, name, value FROM xattrs ORDER BY ino, name",
       "SELECT data, stored FROM garbage ORDER BY data",
+      "SELECT next FROM data_keys",
       "SELECT node, session, sequence, result FROM sessions"
       " ORDER BY node, session",
       "SELECT format, chunk_size, applied_index, next_ino, next_cookie"

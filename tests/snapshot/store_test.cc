@@ -222,6 +222,7 @@ TEST_F(StoreTest, Open_UpgradesFormat1KeepingRows) {
   for (uint64_t v : {1, 64 * 1024, 5, 2, 3}) h.UpdateU64(v);
   std::string sql =
       "ALTER TABLE inodes DROP COLUMN data; DROP TABLE garbage;"
+      " DROP TABLE data_keys;"
       " UPDATE meta SET format = 1, checksum = " +
       std::to_string(static_cast<int64_t>(h.Digest()));
   Tamper("a.db", sql.c_str());
