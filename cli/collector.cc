@@ -23,9 +23,13 @@ Collector::~Collector() {
 
 bool Collector::Due() {
   if (!driver_->status().is_leader) return false;
-  auto reader = backend_->NewReader();
-  if (!reader.ok()) return false;
-  StatusOr<bool> garbage = (*reader)->HasGarbage();
+  if (!reader_) {
+    auto reader = backend_->NewReader();
+    if (!reader.ok()) return false;
+    reader_ = std::move(reader).value();
+  }
+  StatusOr<bool> garbage = reader_->HasGarbage();
+  if (!garbage.ok()) reader_.reset();  // Opened afresh at the next poll.
   return garbage.ok() && *garbage;
 }
 

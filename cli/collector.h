@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -34,6 +35,9 @@ class Collector {
   fuse::Backend* const backend_;
   const replica::Driver* const driver_;
   const std::chrono::milliseconds idle_;
+  // Kept across polls (opening one is a SQLite connection); the collector
+  // thread's only.
+  std::unique_ptr<fsm::Reader> reader_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // Guarded by mu_.

@@ -41,7 +41,7 @@ StatusOr<proto::Result> Applier::Collect() {
 Status Applier::Truncate(InodeRow& row, uint64_t size) {
   if (size == 0 && row.stored > kFreeAtOnceBytes) {
     // A fresh key for the (now empty) file; the old chunks become garbage.
-    PAXOSFS_RETURN_IF_ERROR(ReleaseChunks(row));
+    PAXOSFS_RETURN_IF_ERROR(store_->AddGarbage(row.data_key(), row.stored));
     StatusOr<uint64_t> key = store_->NewDataKey();
     if (!key.ok()) return key.status();
     row.data = *key;
