@@ -80,7 +80,7 @@ void PrintTable(const proto::NodeStatus& first,
         " %6" PRIu64 "  %016" PRIx64 "\n",
         s.node_id(), a.address.c_str(), a.role.c_str(),
         s.is_leader() ? "leader" : (s.voting() ? "follower" : "learner"),
-        s.is_leader() ? (s.lease_valid() ? "held" : "no") : "-",
+        s.is_leader() || s.voting() ? (s.lease_valid() ? "held" : "no") : "-",
         s.chosen_index(), s.applied_index(),
         chosen_max - std::min(chosen_max, s.applied_index()), s.digest());
     if (!s.problem().empty()) std::printf("      %s\n", s.problem().c_str());

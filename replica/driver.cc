@@ -503,7 +503,7 @@ void DriverImpl::UpdateStatus() {
   status_.leader_id = core_->LeaderHint();
   status_.promised = core_->promised();
   status_.is_leader = core_->role() == Role::kLeader;
-  status_.lease_valid = status_.is_leader && core_->CanServeLocalRead(now);
+  status_.lease_valid = core_->LocalReadWindowAt(now).has_value();
   // The core keeps accepting for every remembered configuration (an older
   // one may still govern slots in the window); a user asks whether the
   // latest one counts this node's vote. A stopped node votes no more.
@@ -542,6 +542,7 @@ std::optional<std::string> DriverImpl::AnswerReadIndex(
   if (!status_.error.ok() || body.size() < 2 || body[0] != kTagCore ||
       static_cast<uint8_t>(body[1]) !=
           static_cast<uint8_t>(MsgType::kReadIndexRequest) ||
+      !local_reads_.leader ||
       options_.clock->MonotonicNanos() >= local_reads_.until_ns) {
     return std::nullopt;
   }

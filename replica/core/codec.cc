@@ -193,7 +193,7 @@ StatusOr<Message> DecodeMessage(std::string_view bytes) {
   Message m;
   uint64_t type = 0;
   if (!r.U64(&type) || type < 1 ||
-      type > static_cast<uint64_t>(MsgType::kCommit)) {
+      type > static_cast<uint64_t>(MsgType::kLeaseGrant)) {
     return Corrupt("message type");
   }
   m.type = static_cast<MsgType>(type);

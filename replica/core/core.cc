@@ -47,6 +47,7 @@ Core::Core(Options options, PersistentState disk, int64_t now_ns)
   // Barrier ids carry a random epoch in their high half: a delayed reply to
   // a barrier of an earlier incarnation must never serve a read of this one.
   next_barrier_ = (rng_.Next() & 0xffffffff00000000ULL) | 1;
+  lease_nonce_ = next_barrier_ >> 32;
   compacted_ = disk.compacted_index;
   applied_ = disk.applied_index;
   chosen_prefix_ = applied_;
@@ -71,6 +72,8 @@ Core::Core(Options options, PersistentState disk, int64_t now_ns)
   // lease_ns of now on its own clock; promise nobody until then.
   lease_holder_ = kNoNode;
   lease_expiry_ns_ = now_ns + opt_.lease_ns;
+  // Read leases this node granted before it stopped end within lease_ns.
+  no_campaign_before_ns_ = now_ns + opt_.lease_ns;
   ResetElectionTimer(now_ns);
 }
 
@@ -112,13 +115,14 @@ void Core::Tick(int64_t now_ns) {
   if (role_ == Role::kLeader) {
     LeaderTick(now_ns);
   } else if (now_ns >= election_deadline_ns_) {
-    if (CanCampaign()) {
+    if (CanCampaign(now_ns)) {
       StartPreVote(now_ns);
     } else {
       ResetElectionTimer(now_ns);
     }
   }
   MaybeCatchUp(now_ns);
+  RequestReadLease(now_ns);
   ReadsTick(now_ns);
   DrainLocal(now_ns);
 }
@@ -193,6 +197,10 @@ void Core::Dispatch(const Envelope& env, int64_t now_ns) {
       return HandleReadIndexReply(env);
     case MsgType::kCommit:
       return HandleCommit(env);
+    case MsgType::kLeaseRequest:
+      return HandleLeaseRequest(env, now_ns);
+    case MsgType::kLeaseGrant:
+      return HandleLeaseGrant(env);
   }
 }
 
@@ -206,6 +214,9 @@ void Core::SetPromised(Ballot b) {
   if (b > promised_) {
     promised_ = b;
     metadata_dirty_ = true;
+    // A lease rests on its leader's ballot; once we promise a newer one,
+    // stop trusting it rather than reason about its remaining time.
+    read_lease_.reset();
   }
   NoteRound(b);
 }
@@ -214,8 +225,9 @@ void Core::NoteRound(const Ballot& b) {
   max_round_seen_ = std::max(max_round_seen_, b.round);
 }
 
-bool Core::CanCampaign() const {
-  return ConfigFor(chosen_prefix_ + 1).IsVoter(opt_.id, disk_id_);
+bool Core::CanCampaign(int64_t now_ns) const {
+  return now_ns >= no_campaign_before_ns_ &&
+         ConfigFor(chosen_prefix_ + 1).IsVoter(opt_.id, disk_id_);
 }
 
 bool Core::LeaseHeldByOther(NodeId candidate, int64_t now_ns) const {
@@ -253,6 +265,9 @@ void Core::StartPrepare(int64_t now_ns) {
 
 void Core::BecomeFollower() {
   if (leader_state_) {
+    for (const auto& [holder, until] : leader_state_->read_grants) {
+      no_campaign_before_ns_ = std::max(no_campaign_before_ns_, until);
+    }
     for (std::string& cmd : leader_state_->pending) {
       ready_.dropped_commands.push_back(std::move(cmd));
     }

@@ -45,6 +45,12 @@ struct Options {
   int64_t max_drift_ppm = 10'000;             // ρ: clock rate within 1 ± ρ.
   int64_t lease_margin_ns = 5'000'000;
   int64_t read_timeout_ns = 2'000'000'000;
+  // A voter keeps a follower read lease only while it has asked for a
+  // read barrier within this long: a lease makes every write wait for its
+  // holder, which is worth it only while the holder reads. Reads served
+  // under the lease do not reach the core, so it lapses this long after the
+  // first of them, and one read then pays a barrier and asks again.
+  int64_t read_lease_idle_ns = 10'000'000'000;
   // Learners pull chosen entries through a tree rooted at the voters, each
   // member serving at most this many learners (see TreeParent).
   uint64_t learner_fanout = 4;
@@ -105,16 +111,20 @@ class Core {
   uint64_t RequestRead(int64_t now_ns);
   // True when the leader may answer reads from its applied state now.
   bool CanServeLocalRead(int64_t now_ns) const;
-  // How long the answer above stays yes without another input: while the
+  // How long this node may serve reads without a barrier: while the
   // caller's clock reads below `until_ns`, a read may use the applied state
-  // at `index`, as RequestRead would have had it answered. It rests on the
-  // lease alone (no rival can have a value chosen before it ends), so it
+  // once it reaches `index`, as RequestRead would have had it answered.
+  // On the leader it rests on its lease alone (no rival can have a value
+  // chosen before it ends); on a voter holding a follower read lease, on
+  // the leader counting nothing chosen without this voter's accept. Either
   // holds whatever the core learns meanwhile, provided the caller takes a
   // new one before any output of a later TakeReady leaves (a value chosen
-  // here must not be acknowledged before the index covers it).
+  // with this node's accept must not be acknowledged before the index
+  // covers it).
   struct LocalReadWindow {
     uint64_t index = 0;
     int64_t until_ns = 0;
+    bool leader = false;  // Only a leader's window answers others' barriers.
   };
   std::optional<LocalReadWindow> LocalReadWindowAt(int64_t now_ns) const;
 
@@ -164,6 +174,9 @@ class Core {
     uint64_t next_slot = 0;
     std::map<uint64_t, Inflight> inflight;
     std::map<NodeId, std::pair<uint64_t, int64_t>> grants;  // disk, sent_ns
+    // Follower read leases granted: holder -> our clock until which no slot
+    // counts as chosen without the holder's accept.
+    std::map<NodeId, int64_t> read_grants;
     std::deque<std::string> pending;
     uint64_t pending_bytes = 0;
     std::optional<Config> pending_config;
@@ -172,6 +185,12 @@ class Core {
     int64_t last_heartbeat_ns = -1;
     uint64_t commit_sent = 0;
     uint64_t heartbeats = 0;
+  };
+  // A follower read lease this voter holds (replica/README.md).
+  struct ReadLease {
+    Ballot ballot;
+    int64_t until_ns = 0;
+    uint64_t index = 0;
   };
   struct Read {
     int64_t deadline_ns = 0;
@@ -190,7 +209,7 @@ class Core {
   void StartPreVote(int64_t now_ns);
   void StartPrepare(int64_t now_ns);
   void BecomeFollower();
-  bool CanCampaign() const;
+  bool CanCampaign(int64_t now_ns) const;
   bool LeaseHeldByOther(NodeId candidate, int64_t now_ns) const;
   // acceptor.cc
   void HandlePreVote(const Envelope& env, int64_t now_ns);
@@ -204,6 +223,7 @@ class Core {
   void HandlePromise(const Envelope& env, int64_t now_ns);
   void HandleAccepted(const Envelope& env, int64_t now_ns);
   void HandleHeartbeatReply(const Envelope& env, int64_t now_ns);
+  void ChooseIfAccepted(uint64_t slot, int64_t now_ns);
   void LeaderTick(int64_t now_ns);
   void FillWindow(int64_t now_ns);
   std::optional<std::string> NextValue(uint64_t slot);
@@ -227,7 +247,14 @@ class Core {
   void HandleCatchupReply(const Envelope& env, int64_t now_ns);
   void HandleReadIndexRequest(const Envelope& env, int64_t now_ns);
   void HandleReadIndexReply(const Envelope& env);
+  // read_lease.cc
+  void HandleLeaseRequest(const Envelope& env, int64_t now_ns);
+  void HandleLeaseGrant(const Envelope& env);
+  void RequestReadLease(int64_t now_ns);
+  std::optional<uint64_t> FollowerReadIndex(int64_t now_ns) const;
+  bool HoldersAccepted(const Inflight& f, int64_t now_ns) const;
   void ReadsTick(int64_t now_ns);
+  std::optional<uint64_t> LocalReadIndex(int64_t now_ns) const;
   void ResolveReads();
   Metadata CurrentMetadata() const;
 
@@ -257,6 +284,14 @@ class Core {
   uint64_t polled_commit_ = 0;  // known_commit_ at the last parent poll.
   NodeId lease_holder_ = kNoNode;
   int64_t lease_expiry_ns_ = 0;
+  // Follower read leases this node granted as leader may run until here
+  // (or, after a start, may have run): it campaigns only afterwards, since
+  // a new ballot of its own would not know the holders it must wait for.
+  int64_t no_campaign_before_ns_ = 0;
+  std::optional<ReadLease> read_lease_;
+  uint64_t lease_nonce_ = 0;  // Random per start: old grants never count.
+  int64_t lease_requested_ns_ = -1;
+  int64_t read_requested_ns_ = -1;
   std::set<NodeId> prevotes_;
   Ballot candidate_ballot_;
   std::optional<Leader> leader_state_;

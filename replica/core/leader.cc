@@ -213,8 +213,15 @@ int64_t Core::LeaseExpiry(const Config& c) const {
 
 std::optional<Core::LocalReadWindow> Core::LocalReadWindowAt(
     int64_t now_ns) const {
-  if (!CanServeLocalRead(now_ns)) return std::nullopt;
-  LocalReadWindow w{chosen_prefix_, std::numeric_limits<int64_t>::max()};
+  if (role_ == Role::kLeader && !CanServeLocalRead(now_ns)) {
+    return std::nullopt;
+  }
+  if (role_ != Role::kLeader) {
+    std::optional<uint64_t> index = FollowerReadIndex(now_ns);
+    if (!index) return std::nullopt;
+    return LocalReadWindow{*index, read_lease_->until_ns, false};
+  }
+  LocalReadWindow w{chosen_prefix_, std::numeric_limits<int64_t>::max(), true};
   for (const Config& c : PhaseOneConfigs(chosen_prefix_ + 1)) {
     w.until_ns = std::min(w.until_ns, LeaseExpiry(c));
   }
@@ -244,15 +251,22 @@ void Core::HandleAccepted(const Envelope& env, int64_t now_ns) {
     if (!leader_state_) return;
     auto it = leader_state_->inflight.find(e.slot);
     if (it == leader_state_->inflight.end()) continue;
-    const Config& c = ConfigFor(e.slot);
-    if (!c.IsVoter(env.from, m.disk_id)) continue;
+    if (!ConfigFor(e.slot).IsVoter(env.from, m.disk_id)) continue;
     it->second.acks.insert(env.from);
-    if (it->second.acks.size() < c.QuorumSize()) continue;
-    std::string value = std::move(it->second.value);
-    leader_state_->inflight.erase(it);
-    MarkChosen(e.slot, m.ballot, std::move(value));
+    ChooseIfAccepted(e.slot, now_ns);
   }
   FillWindow(now_ns);
+}
+
+void Core::ChooseIfAccepted(uint64_t slot, int64_t now_ns) {
+  auto it = leader_state_->inflight.find(slot);
+  if (it->second.acks.size() < ConfigFor(slot).QuorumSize() ||
+      !HoldersAccepted(it->second, now_ns)) {
+    return;
+  }
+  std::string value = std::move(it->second.value);
+  leader_state_->inflight.erase(it);
+  MarkChosen(slot, leader_state_->ballot, std::move(value));
 }
 
 void Core::HandleHeartbeatReply(const Envelope& env, int64_t /*now_ns*/) {
@@ -267,6 +281,13 @@ void Core::HandleHeartbeatReply(const Envelope& env, int64_t /*now_ns*/) {
 
 void Core::LeaderTick(int64_t now_ns) {
   Leader& l = *leader_state_;
+  // A holder that stopped answering holds up slots only until its grant
+  // runs out.
+  std::erase_if(l.read_grants,
+                [&](const auto& grant) { return grant.second <= now_ns; });
+  std::vector<uint64_t> waiting;
+  for (const auto& [slot, f] : l.inflight) waiting.push_back(slot);
+  for (uint64_t slot : waiting) ChooseIfAccepted(slot, now_ns);
   if (chosen_prefix_ > l.commit_sent) {
     l.commit_sent = chosen_prefix_;
     Message commit;

@@ -45,6 +45,15 @@ enum class MsgType : uint8_t {
   // leases are renewed by the periodic heartbeat, and a reply per commit
   // would double the messages of every write.
   kCommit,
+  // Voter -> leader, asking for a follower read lease. disk_id; id: the
+  // asker's lease nonce (random per start); sent_ns: the asker's clock when
+  // sent (the lease counts from then).
+  kLeaseRequest,
+  // Leader -> voter. ballot; ok; id and sent_ns echoed; slot: the lease's
+  // length in ns from sent_ns on the holder's clock; index: the highest slot
+  // the leader had proposed when it granted (the holder reads once it has
+  // applied that far).
+  kLeaseGrant,
 };
 
 struct WireEntry {

@@ -50,6 +50,10 @@ const char* MsgTypeName(MsgType type) {
       return "ReadIndexReply";
     case MsgType::kCommit:
       return "Commit";
+    case MsgType::kLeaseRequest:
+      return "LeaseRequest";
+    case MsgType::kLeaseGrant:
+      return "LeaseGrant";
   }
   return "Unknown";
 }

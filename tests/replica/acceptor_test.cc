@@ -190,8 +190,11 @@ TEST_F(AcceptorTest, ReadBarrier_SlowReplyToEarlierBarrierStillCounts) {
   (void)Send(2, Heartbeat({3, 2}, 0), After());
   uint64_t read = core_.RequestRead(After());
   Ready r = core_.TakeReady();
-  ASSERT_EQ(r.messages.size(), 1u);
-  uint64_t first = r.messages[0].msg.id;
+  // The barrier, and the request for a follower read lease (never granted
+  // here).
+  ASSERT_EQ(r.messages.size(), 2u);
+  ASSERT_EQ(r.messages[1].msg.type, MsgType::kReadIndexRequest);
+  uint64_t first = r.messages[1].msg.id;
   core_.Tick(After() + 15 * kMs);  // Past the resend interval: a new barrier.
   r = core_.TakeReady();
   Message reply;

@@ -1,9 +1,11 @@
 // Helpers for the core's unit tests: options with short timeouts and a tiny
 // synchronous cluster that delivers every message at once (or drops those
-// on cut links). Nothing crashes, so records are kept only to fill in the
-// values the cores leave in their logs (log_values.h).
+// on cut links or matched by a test's filter). Records and metadata are
+// kept to fill in the values the cores leave in their logs (log_values.h)
+// and to restart a node from its "disk".
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -49,6 +51,7 @@ class TestCluster {
     for (int i = 1; i <= voters + learners; ++i) {
       PersistentState disk;
       if (i <= voters) disk = Bootstrapped(genesis_, i);
+      metadata_[i] = disk.metadata;
       cores_[i] = std::make_unique<Core>(TestOptions(i, genesis_),
                                          std::move(disk), now_);
     }
@@ -59,6 +62,22 @@ class TestCluster {
   std::vector<uint64_t>& reads(NodeId id) { return reads_[id]; }
   void Cut(NodeId a, NodeId b) { cut_.insert({a, b}), cut_.insert({b, a}); }
   void HealAll() { cut_.clear(); }
+  // Messages for which `drop` returns true are lost.
+  void DropWhere(std::function<bool(const Envelope&)> drop) {
+    drop_ = std::move(drop);
+  }
+  // Stops the node and starts it again from what it had made durable, with
+  // a fresh seed as a real start has (and any other options `tweak` sets).
+  // Its state machine replays from slot 1.
+  void Restart(NodeId id, const std::function<void(Options&)>& tweak = {}) {
+    PersistentState disk;
+    disk.metadata = metadata_[id];
+    for (auto& [slot, rec] : logs_[id]) disk.records.push_back(rec);
+    Options o = TestOptions(id, genesis_);
+    o.seed += ++restarts_;
+    if (tweak) tweak(o);
+    cores_[id] = std::make_unique<Core>(o, std::move(disk), now_);
+  }
 
   // Delivers messages until none are left.
   void Settle() {
@@ -69,6 +88,7 @@ class TestCluster {
         core->CheckAll();
         for (ChosenEntry& e : r.committed) applied_[id].push_back(e);
         for (uint64_t rid : r.reads_ready) reads_[id].push_back(rid);
+        if (r.metadata) metadata_[id] = r.metadata;
         for (LogRecord& rec : r.records) logs_[id][rec.slot] = rec;
         for (Envelope& e : r.messages) {
           Status filled = FillValuesFromLog(e.msg, [&](uint64_t slot) {
@@ -84,7 +104,8 @@ class TestCluster {
       }
       if (out.empty()) return;
       for (Envelope& e : out) {
-        if (!cut_.count({e.from, e.to})) cores_.at(e.to)->Step(e, now_);
+        if (cut_.count({e.from, e.to}) || (drop_ && drop_(e))) continue;
+        cores_.at(e.to)->Step(e, now_);
       }
     }
   }
@@ -117,7 +138,10 @@ class TestCluster {
   std::map<NodeId, std::vector<ChosenEntry>> applied_;
   std::map<NodeId, std::vector<uint64_t>> reads_;
   std::map<NodeId, std::map<uint64_t, LogRecord>> logs_;
+  std::map<NodeId, std::optional<Metadata>> metadata_;
   std::set<std::pair<NodeId, NodeId>> cut_;
+  std::function<bool(const Envelope&)> drop_;
+  uint64_t restarts_ = 0;
 };
 
 }  // namespace paxosfs::replica

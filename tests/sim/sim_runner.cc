@@ -34,12 +34,13 @@ int main(int argc, char** argv) {
   }
   paxosfs::sim::InstallReplayOnAbort();
   auto start = std::chrono::steady_clock::now();
-  uint64_t failures = 0, events = 0, ops = 0;
+  uint64_t failures = 0, events = 0, ops = 0, lease_reads = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     paxosfs::sim::SimResult r =
         paxosfs::sim::RunSimulation({.seed = seed, .verbose = verbose});
     events += r.events;
     ops += r.ops_done;
+    lease_reads += r.follower_lease_reads;
     if (verbose || !r.ok) {
       std::printf(
           "seed %llu: %s (%d voters, %llu slots, %llu ops, trace %016llx)\n",
@@ -57,10 +58,13 @@ int main(int argc, char** argv) {
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  std::printf("%llu seeds, %llu failed, %llu events, %llu ops, %.1f s\n",
-              static_cast<unsigned long long>(count),
-              static_cast<unsigned long long>(failures),
-              static_cast<unsigned long long>(events),
-              static_cast<unsigned long long>(ops), secs);
+  std::printf(
+      "%llu seeds, %llu failed, %llu events, %llu ops (%llu follower lease "
+      "reads), %.1f s\n",
+      static_cast<unsigned long long>(count),
+      static_cast<unsigned long long>(failures),
+      static_cast<unsigned long long>(events),
+      static_cast<unsigned long long>(ops),
+      static_cast<unsigned long long>(lease_reads), secs);
   return failures == 0 ? 0 : 1;
 }

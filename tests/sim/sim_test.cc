@@ -21,11 +21,14 @@ TEST_P(SimSeeds, MixedFaults) {
   InstallReplayOnAbort();
   const uint64_t per = PAXOSFS_SIM_SEEDS_PER_SHARD;
   const uint64_t first = 1 + static_cast<uint64_t>(GetParam()) * per;
+  uint64_t follower_lease_reads = 0;
   for (uint64_t seed = first; seed < first + per; ++seed) {
     SimResult r = RunSimulation({.seed = seed});
     EXPECT_TRUE(r.ok) << Describe(seed, r);
     EXPECT_GT(r.ops_done, 0u) << "seed " << seed << " made no progress";
+    follower_lease_reads += r.follower_lease_reads;
   }
+  EXPECT_GT(follower_lease_reads, 0u) << "no seed served a follower lease read";
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, SimSeeds,

@@ -21,6 +21,9 @@ struct SimResult {
   uint64_t trace_hash = 0;
   uint64_t events = 0;
   uint64_t ops_done = 0;
+  // Reads a voter served from its applied state under a follower read
+  // lease, with no message (the checker judges them like every read).
+  uint64_t follower_lease_reads = 0;
   uint64_t slots = 0;
   int voters = 0;
 };

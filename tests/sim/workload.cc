@@ -71,7 +71,9 @@ void Simulation::Forward(const Event& e) {
 void Simulation::SubmitRead(Client& c) {
   SimNode& home = nodes_[c.home - 1];
   if (!home.up) return;
-  if (home.read_window && LocalNow(home) < home.read_window->until_ns) {
+  if (home.read_window && LocalNow(home) < home.read_window->until_ns &&
+      home.kv->AppliedIndex() >= home.read_window->index) {
+    if (!home.read_window->leader) ++result_.follower_lease_reads;
     return CompleteOp(c, home.kv->Get(c.key), 0);
   }
   uint64_t id = home.core->RequestRead(LocalNow(home));
