@@ -66,6 +66,32 @@ TEST_F(ClusterTest, WriteOnOne_ReadOnOthersImmediately) {
   }
 }
 
+// A follower that reads holds a follower read lease (status says so) and
+// serves reads with no barrier; each still sees every write acknowledged
+// before it, from either other node.
+TEST_F(ClusterTest, ReadingFollower_HoldsALeaseAndSeesEveryWrite) {
+  int f = leader_ == 1 ? 2 : 1;
+  int other = 6 - leader_ - f;
+  ASSERT_TRUE(WriteFile(P(leader_, "seq"), "start"));
+  ASSERT_EQ(ReadFile(P(f, "seq")), "start");
+  ASSERT_TRUE(Eventually([&] {
+    auto s = cluster_->Status(f);
+    (void)ReadFile(P(f, "seq"));  // Keeps it reading.
+    return s && s->lease_valid();
+  })) << "node " << f << " never held a read lease";
+  for (int i = 0; i < 40; ++i) {
+    std::string data = "value " + std::to_string(i);
+    ASSERT_TRUE(WriteFile(P(i % 2 == 0 ? leader_ : other, "seq"), data));
+    EXPECT_EQ(ReadFile(P(f, "seq")), data) << "write " << i;
+    struct stat st;
+    ASSERT_EQ(stat(P(f, "seq").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, static_cast<off_t>(data.size())) << "write " << i;
+  }
+  auto s = cluster_->Status(f);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->lease_valid());
+}
+
 TEST_F(ClusterTest, MetadataChanges_VisibleAtOnceWithWarmCache) {
   ASSERT_TRUE(WriteFile(P(1, "f"), "0123456789"));
   ASSERT_EQ(mkdir(P(1, "dir").c_str(), 0755), 0);
