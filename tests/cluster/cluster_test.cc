@@ -78,7 +78,8 @@ TEST_F(ClusterTest, ReadingFollower_HoldsALeaseAndSeesEveryWrite) {
     auto s = cluster_->Status(f);
     (void)ReadFile(P(f, "seq"));  // Keeps it reading.
     return s && s->lease_valid();
-  })) << "node " << f << " never held a read lease";
+  })) << "node "
+      << f << " never held a read lease";
   for (int i = 0; i < 40; ++i) {
     std::string data = "value " + std::to_string(i);
     ASSERT_TRUE(WriteFile(P(i % 2 == 0 ? leader_ : other, "seq"), data));
