@@ -213,14 +213,12 @@ int64_t Core::LeaseExpiry(const Config& c) const {
 
 std::optional<Core::LocalReadWindow> Core::LocalReadWindowAt(
     int64_t now_ns) const {
-  if (role_ == Role::kLeader && !CanServeLocalRead(now_ns)) {
-    return std::nullopt;
-  }
   if (role_ != Role::kLeader) {
     std::optional<uint64_t> index = FollowerReadIndex(now_ns);
     if (!index) return std::nullopt;
     return LocalReadWindow{*index, read_lease_->until_ns, false};
   }
+  if (!CanServeLocalRead(now_ns)) return std::nullopt;
   LocalReadWindow w{chosen_prefix_, std::numeric_limits<int64_t>::max(), true};
   for (const Config& c : PhaseOneConfigs(chosen_prefix_ + 1)) {
     w.until_ns = std::min(w.until_ns, LeaseExpiry(c));
