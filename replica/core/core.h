@@ -233,6 +233,9 @@ class Core {
   void SendAccepts(const std::vector<uint64_t>& slots, int64_t now_ns);
   void RecordGrant(NodeId from, uint64_t disk, int64_t sent_ns);
   int64_t LeaseExpiry(const Config& c) const;
+  // What `ns` measured on another node's clock (from a moment before ours)
+  // is surely worth on ours: ns·(1-ρ)/(1+ρ), less the lease margin.
+  int64_t TrustedSpan(int64_t ns) const;
   bool StepDownIfHigher(const Message& m);
   // learner.cc
   void MarkChosen(uint64_t slot, const Ballot& ballot, std::string value);
@@ -254,7 +257,6 @@ class Core {
   std::optional<uint64_t> FollowerReadIndex(int64_t now_ns) const;
   bool HoldersAccepted(const Inflight& f, int64_t now_ns) const;
   void ReadsTick(int64_t now_ns);
-  std::optional<uint64_t> LocalReadIndex(int64_t now_ns) const;
   void ResolveReads();
   Metadata CurrentMetadata() const;
 

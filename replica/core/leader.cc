@@ -206,9 +206,12 @@ int64_t Core::LeaseExpiry(const Config& c) const {
   if (sent.size() < c.QuorumSize()) return std::numeric_limits<int64_t>::min();
   std::sort(sent.rbegin(), sent.rend());
   int64_t start = sent[c.QuorumSize() - 1];
+  return start + TrustedSpan(opt_.lease_ns);
+}
+
+int64_t Core::TrustedSpan(int64_t ns) const {
   int64_t rho = opt_.max_drift_ppm;
-  int64_t lease = opt_.lease_ns / (1'000'000 + rho) * (1'000'000 - rho);
-  return start + lease - opt_.lease_margin_ns;
+  return ns / (1'000'000 + rho) * (1'000'000 - rho) - opt_.lease_margin_ns;
 }
 
 std::optional<Core::LocalReadWindow> Core::LocalReadWindowAt(
@@ -281,11 +284,13 @@ void Core::LeaderTick(int64_t now_ns) {
   Leader& l = *leader_state_;
   // A holder that stopped answering holds up slots only until its grant
   // runs out.
-  std::erase_if(l.read_grants,
-                [&](const auto& grant) { return grant.second <= now_ns; });
-  std::vector<uint64_t> waiting;
-  for (const auto& [slot, f] : l.inflight) waiting.push_back(slot);
-  for (uint64_t slot : waiting) ChooseIfAccepted(slot, now_ns);
+  if (std::erase_if(l.read_grants, [&](const auto& grant) {
+        return grant.second <= now_ns;
+      })) {
+    std::vector<uint64_t> waiting;
+    for (const auto& [slot, f] : l.inflight) waiting.push_back(slot);
+    for (uint64_t slot : waiting) ChooseIfAccepted(slot, now_ns);
+  }
   if (chosen_prefix_ > l.commit_sent) {
     l.commit_sent = chosen_prefix_;
     Message commit;

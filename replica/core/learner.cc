@@ -233,7 +233,7 @@ uint64_t Core::RequestRead(int64_t now_ns) {
 
 void Core::ReadsTick(int64_t now_ns) {
   if (reads_.empty()) return;
-  std::optional<uint64_t> local = LocalReadIndex(now_ns);
+  std::optional<LocalReadWindow> local = LocalReadWindowAt(now_ns);
   bool send = false;
   uint64_t barrier = next_barrier_;
   for (auto it = reads_.begin(); it != reads_.end();) {
@@ -244,7 +244,7 @@ void Core::ReadsTick(int64_t now_ns) {
       continue;
     }
     if (!r.index && local) {
-      r.index = local;
+      r.index = local->index;
     } else if (!r.index && role_ != Role::kLeader && leader_ != kNoNode &&
                (r.barrier == 0 ||
                 now_ns - r.sent_ns >= opt_.heartbeat_interval_ns)) {
@@ -265,12 +265,6 @@ void Core::ReadsTick(int64_t now_ns) {
     Send(leader_, m);
   }
   ResolveReads();
-}
-
-std::optional<uint64_t> Core::LocalReadIndex(int64_t now_ns) const {
-  if (role_ != Role::kLeader) return FollowerReadIndex(now_ns);
-  if (!CanServeLocalRead(now_ns)) return std::nullopt;
-  return chosen_prefix_;
 }
 
 void Core::HandleReadIndexRequest(const Envelope& env, int64_t now_ns) {

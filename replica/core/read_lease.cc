@@ -45,10 +45,7 @@ void Core::HandleLeaseRequest(const Envelope& env, int64_t now_ns) {
   // The holder counts from when it asked, which was before now, on a clock
   // that may run fast: `rest` of our time is at least rest/(1+ρ) of real
   // time, and `length` of its time at most length/(1-ρ).
-  int64_t rho = opt_.max_drift_ppm;
-  int64_t rest = own->until_ns - now_ns;
-  int64_t length =
-      rest / (1'000'000 + rho) * (1'000'000 - rho) - opt_.lease_margin_ns;
+  int64_t length = TrustedSpan(own->until_ns - now_ns);
   if (length <= 0) return;
   int64_t& until = leader_state_->read_grants[env.from];
   until = std::max(until, own->until_ns);
