@@ -8,12 +8,26 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 NodeBackend::NodeBackend(const NodeBackendOptions& options, fsm::Filesystem* fs,
-                         replica::Driver* driver, replica::Applier* applier)
-    : options_(options), fs_(fs), driver_(driver), applier_(applier) {}
+                         replica::Driver* driver, replica::Applier* applier,
+                         KernelCache* cache)
+    : options_(options),
+      fs_(fs),
+      driver_(driver),
+      applier_(applier),
+      cache_(cache) {}
 
 void NodeBackend::SetMount(fuse::Mount* mount) {
+  if (cache_ != nullptr) cache_->SetMount(mount);
   std::lock_guard<std::mutex> lock(mu_);
   mount_ = mount;
+}
+
+uint64_t NodeBackend::CacheTicket() {
+  return cache_ == nullptr ? 0 : cache_->Ticket();
+}
+
+double NodeBackend::CacheSeconds(uint64_t ticket, uint64_t ino) {
+  return cache_ == nullptr ? 0 : cache_->Seconds(ticket, ino);
 }
 
 NodeBackend::Session* NodeBackend::Acquire() {
@@ -177,8 +191,8 @@ void NodeBackend::OnApplied(uint64_t, const std::vector<std::string>& commands,
 void NodeBackend::Invalidate(const proto::Command& c) {
   std::lock_guard<std::mutex> lock(mu_);
   if (mount_ == nullptr) return;
-  // Attribute and entry timeouts are zero, so only page-cached data of
-  // files open here can be stale.
+  // Cached names and attributes were dropped when this node voted for the
+  // change (KernelCache); page-cached data of files open here remains.
   if (c.has_write() && c.write().append()) {
     mount_->InvalidateInode(c.write().inode(), 0, 0);
   } else if (c.has_write()) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/kernel_cache.h"
 #include "cli/space_guard.h"
 #include "fsm/filesystem.h"
 #include "fuse/backend.h"
@@ -42,8 +43,11 @@ struct NodeBackendOptions {
 
 class NodeBackend final : public fuse::Backend {
  public:
+  // `cache` (null: the kernel caches no read reply) says how long the
+  // kernel may keep read replies; not owned.
   NodeBackend(const NodeBackendOptions& options, fsm::Filesystem* fs,
-              replica::Driver* driver, replica::Applier* applier);
+              replica::Driver* driver, replica::Applier* applier,
+              KernelCache* cache = nullptr);
 
   // Set once the mount exists, so applied remote writes invalidate its
   // page cache.
@@ -52,6 +56,8 @@ class NodeBackend final : public fuse::Backend {
   StatusOr<proto::Result> Execute(proto::Command command) override;
   Status ReadBarrier() override;
   StatusOr<std::unique_ptr<fsm::Reader>> NewReader() override;
+  uint64_t CacheTicket() override;
+  double CacheSeconds(uint64_t ticket, uint64_t ino) override;
 
   // The applier's hook: completes local waiters, invalidates caches for
   // changes made elsewhere.
@@ -77,6 +83,7 @@ class NodeBackend final : public fuse::Backend {
   fsm::Filesystem* const fs_;
   replica::Driver* const driver_;
   replica::Applier* const applier_;
+  KernelCache* const cache_;
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Session>> sessions_;  // Guarded by mu_.

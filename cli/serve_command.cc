@@ -18,6 +18,7 @@
 #include "cli/collector.h"
 #include "cli/data_dir.h"
 #include "cli/join_service.h"
+#include "cli/kernel_cache.h"
 #include "cli/node_backend.h"
 #include "cli/promoter.h"
 #include "cli/rebuild.h"
@@ -257,10 +258,24 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   // nobody to tell.
   std::unique_ptr<NodeBackend> backend;
   std::atomic<NodeBackend*> backend_ptr{nullptr};
+  std::atomic<replica::Driver*> driver_ptr{nullptr};
+  const Clock* driver_clock =
+      test_clock != nullptr ? test_clock->clock() : &SystemClock::Instance();
+  // Sees every vote and applied slot from the start, so it never takes an
+  // unapplied vote for applied.
+  KernelCache kernel_cache(
+      KernelCacheOptions(),
+      [&driver_ptr] {
+        replica::Driver* d = driver_ptr.load();
+        return d == nullptr ? replica::LocalReads() : d->LocalReadWindow();
+      },
+      driver_clock, (*fs)->AppliedIndex());
   replica::Applier applier(
       fs->get(), replica::Applier::Options(),
-      [&backend_ptr](uint64_t slot, const std::vector<std::string>& commands,
-                     const std::vector<std::string>& results) {
+      [&backend_ptr, &kernel_cache](uint64_t slot,
+                                    const std::vector<std::string>& commands,
+                                    const std::vector<std::string>& results) {
+        kernel_cache.Applied(slot);
         if (NodeBackend* b = backend_ptr.load()) {
           b->OnApplied(slot, commands, results);
         }
@@ -269,7 +284,6 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   AdminService admin(id, flags.no_mount ? "" : flags.mount_point, fs->get(),
                      &applier);
   JoinService join(id, flags.data_dir, *tls);
-  std::atomic<replica::Driver*> driver_ptr{nullptr};
   replica::TransportOptions transport_options;
   transport_options.cluster_id = id.cluster_id;
   transport_options.node_id = id.node_id;
@@ -289,7 +303,11 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   replica::DriverOptions driver_options;
   driver_options.node_id = id.node_id;
   driver_options.genesis = GenesisConfig(id);
-  if (test_clock != nullptr) driver_options.clock = test_clock->clock();
+  driver_options.clock = driver_clock;
+  driver_options.on_vote = [&kernel_cache](uint64_t slot,
+                                           const auto& commands) {
+    kernel_cache.Voted(slot, commands);
+  };
   driver_options.truncate_margin_slots = flags.log_keep_slots;
   driver_options.truncate_margin_bytes = flags.log_keep_mib << 20;
   driver_options.truncate_every_slots =
@@ -307,8 +325,8 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
   backend_options.node_id = id.node_id;
   backend_options.boot_id =
       static_cast<uint64_t>(SystemClock::Instance().WallNanos() / 1'000'000);
-  backend = std::make_unique<NodeBackend>(backend_options, fs->get(),
-                                          driver->get(), &applier);
+  backend = std::make_unique<NodeBackend>(
+      backend_options, fs->get(), driver->get(), &applier, &kernel_cache);
   backend_ptr.store(backend.get());
 
   std::unique_ptr<fuse::Mount> mount;

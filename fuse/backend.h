@@ -35,6 +35,17 @@ class Backend {
 
   // A read-only view of the local state for one thread.
   virtual StatusOr<std::unique_ptr<fsm::Reader>> NewReader() = 0;
+
+  // Whether the kernel may cache a read reply: take a ticket before reading
+  // the state the reply carries, then ask CacheSeconds how long the kernel
+  // may keep the reply's attributes of `ino` and the name it was found
+  // under (ino 0: a name found missing). 0 means it must ask again; a
+  // backend that allows more must drop the kernel's copy (Mount::
+  // DropCached*) before any change to it completes, on any node.
+  virtual uint64_t CacheTicket() { return 0; }
+  virtual double CacheSeconds(uint64_t /*ticket*/, uint64_t /*ino*/) {
+    return 0;
+  }
 };
 
 }  // namespace paxosfs::fuse

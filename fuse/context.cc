@@ -153,6 +153,34 @@ void ReplyEntry(fuse_req_t req, const StatusOr<proto::Result>& result) {
   fuse_reply_entry(req, &e);
 }
 
+void ReplyLookup(fuse_req_t req, uint64_t ticket,
+                 const StatusOr<proto::Result>& result) {
+  Context* ctx = ContextOf(req);
+  bool names = ctx->cache_entries.load();
+  if (names && result.ok() && result->error() == ENOENT) {
+    fuse_entry_param missing = {};  // ino 0: a negative entry.
+    missing.entry_timeout = ctx->backend->CacheSeconds(ticket, 0);
+    if (missing.entry_timeout > 0) {
+      fuse_reply_entry(req, &missing);
+      return;
+    }
+  }
+  if (ReplyIfFailed(req, result)) return;
+  fuse_entry_param e = EntryParam(result->attr());
+  e.attr_timeout = ctx->backend->CacheSeconds(ticket, e.ino);
+  if (names) e.entry_timeout = e.attr_timeout;
+  fuse_reply_entry(req, &e);
+}
+
+void ReplyGetAttr(fuse_req_t req, uint64_t ticket,
+                  const StatusOr<proto::Result>& result) {
+  if (ReplyIfFailed(req, result)) return;
+  struct stat st;
+  AttrToStat(result->attr(), &st);
+  fuse_reply_attr(req, &st,
+                  ContextOf(req)->backend->CacheSeconds(ticket, st.st_ino));
+}
+
 void ReplyAttr(fuse_req_t req, const StatusOr<proto::Result>& result) {
   if (ReplyIfFailed(req, result)) return;
   struct stat st;

@@ -27,6 +27,9 @@ struct Context {
   // whether RaiseReadahead already ran.
   std::string readahead_path;
   std::atomic<bool> readahead_done{false};
+  // Whether lookups may be cached: the kernel can drop every cached name
+  // at once without locks (set at INIT; cleared if that ever fails).
+  std::atomic<bool> cache_entries{false};
 };
 
 Context* ContextOf(fuse_req_t req);
@@ -67,6 +70,14 @@ bool ReplyIfFailed(fuse_req_t req, const StatusOr<proto::Result>& result);
 
 // The entry the kernel caches for `attr` (no caching: timeouts are 0).
 fuse_entry_param EntryParam(const proto::Attr& attr);
+
+// Replies to a lookup or getattr whose state was read after `ticket` was
+// taken (Backend::CacheTicket), with the timeouts the backend allows; a
+// missing name is cached too when it allows.
+void ReplyLookup(fuse_req_t req, uint64_t ticket,
+                 const StatusOr<proto::Result>& result);
+void ReplyGetAttr(fuse_req_t req, uint64_t ticket,
+                  const StatusOr<proto::Result>& result);
 
 // Reply helpers: each replies exactly once.
 void ReplyEntry(fuse_req_t req, const StatusOr<proto::Result>& result);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <condition_variable>
@@ -111,6 +112,8 @@ class MountImpl final : public Mount {
   void InvalidateEntry(uint64_t parent, const std::string& name) override {
     Queue({true, parent, 0, 0, name});
   }
+  void DropCachedAttrs(uint64_t ino) override;
+  void DropCachedEntries() override;
 
  private:
   void Queue(Invalidation inv);
@@ -151,13 +154,61 @@ std::string ReadaheadPath(const std::string& mount_point) {
 // drop the oldest, which is safe because opens revalidate anyway.
 constexpr size_t kInvalidationsMax = 65536;
 
-void Init(void*, fuse_conn_info* conn) {
+// FUSE_NOTIFY_INC_EPOCH (kernel protocol 7.44, Linux 6.16): every name the
+// kernel cached before it must be looked up again. libfuse 3.14 has no call
+// for it, so the notification is written by hand.
+constexpr int32_t kNotifyIncEpoch = 8;
+constexpr uint32_t kIncEpochMinor = 44;
+
+bool SendIncEpoch(int fd) {
+  struct {
+    uint32_t len;
+    int32_t code;
+    uint64_t unique;  // 0: a notification, not a reply.
+  } header = {sizeof(header), kNotifyIncEpoch, 0};
+  return write(fd, &header, sizeof(header)) ==
+         static_cast<ssize_t>(sizeof(header));
+}
+
+void Init(void* userdata, fuse_conn_info* conn) {
+  // Names may be cached only where they can be dropped without taking the
+  // parent directory's lock (which a FUSE create in flight holds).
+  static_cast<Context*>(userdata)->cache_entries =
+      conn->proto_major > 7 ||
+      (conn->proto_major == 7 && conn->proto_minor >= kIncEpochMinor);
   conn->max_write = 1 << 20;
   conn->max_read = 1 << 20;  // Must match the max_read mount option.
   // Every lookup must pass a read barrier, so readdirplus's cached entries
   // would buy nothing.
   conn->want &= ~FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+void MountImpl::DropCachedAttrs(uint64_t ino) {
+  // Under mu_: Stop waits for it before the session goes away.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || session_ == nullptr) return;
+  // A negative offset drops the attributes alone: the kernel then takes no
+  // page lock, which a FUSE write in flight may hold.
+  int rc = fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
+  if (rc != 0 && rc != -ENOENT) {
+    Logf(LogLevel::kWarning, "fuse",
+         "cannot drop cached attributes of %llu: %s",
+         static_cast<unsigned long long>(ino), std::strerror(-rc));
+  }
+}
+
+void MountImpl::DropCachedEntries() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || session_ == nullptr || !context_.cache_entries) return;
+  if (!SendIncEpoch(fuse_session_fd(session_))) {
+    // Without it a cached name could outlive a change: cache names no more.
+    context_.cache_entries = false;
+    Logf(LogLevel::kError, "fuse",
+         "the kernel refused to drop cached names (%s); names are no longer "
+         "cached",
+         std::strerror(errno));
+  }
 }
 
 Status MountImpl::Start() {

@@ -1,8 +1,9 @@
 // The FUSE mount of one node: serves the kernel's requests for a mount
 // point from a Backend, on a pool of libfuse worker threads.
 //
-// Consistency: attribute and entry timeouts are zero, so every lookup and
-// stat reaches this process and passes a read barrier; opens drop the page
+// Consistency: lookups and stats may be cached by the kernel only for as
+// long as the Backend allows (CacheSeconds), and the Backend drops them
+// (DropCached*) before any change to them can complete; opens drop the page
 // cache (no keep_cache). When the node applies a change made elsewhere,
 // Invalidate* drops what the kernel may still hold for already-open files.
 // See fuse/README.md.
@@ -51,6 +52,14 @@ class Mount {
                                int64_t length) = 0;
   // Drops the kernel's cached entry `name` in directory `parent`.
   virtual void InvalidateEntry(uint64_t parent, const std::string& name) = 0;
+
+  // Drop what the kernel caches under the timeouts of Backend::CacheSeconds,
+  // on the caller's thread, before returning: the attributes of `ino`, and
+  // every name it looked up (positive and negative). Unlike Invalidate*,
+  // these take no inode lock in the kernel, so they cannot wait for a FUSE
+  // request in flight and are safe on any thread. After Stop: no-ops.
+  virtual void DropCachedAttrs(uint64_t ino) = 0;
+  virtual void DropCachedEntries() = 0;
 };
 
 // Detaches whatever is mounted at `path` (a stale mount of a killed

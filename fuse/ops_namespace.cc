@@ -26,7 +26,8 @@ int64_t Nanos(const timespec& ts) {
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
-  ReplyEntry(req, reader->Lookup(parent, name));
+  uint64_t ticket = ContextOf(req)->backend->CacheTicket();
+  ReplyLookup(req, ticket, reader->Lookup(parent, name));
 }
 
 // Inode numbers are never reused and the adapter keeps no per-inode state,
@@ -40,7 +41,8 @@ void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) {
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   fsm::Reader* reader = BarrierReader(req);
   if (reader == nullptr) return;
-  ReplyAttr(req, reader->GetAttr(ino));
+  uint64_t ticket = ContextOf(req)->backend->CacheTicket();
+  ReplyGetAttr(req, ticket, reader->GetAttr(ino));
 }
 
 void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,

@@ -132,6 +132,11 @@ class DriverImpl final : public Driver {
     return waiter->index;
   }
 
+  LocalReads LocalReadWindow() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {local_reads_.index, local_reads_.until_ns};
+  }
+
   StatusOr<NodeId> ChangeMembership(const MembershipChange& change) override {
     auto waiter = std::make_shared<ChangeWaiter>();
     waiter->change = change;
@@ -171,6 +176,7 @@ class DriverImpl final : public Driver {
   void SendMessages(Ready& ready, bool after_sync);
   Status Append(const Ready& ready);
   Status SyncVotes(const Ready& ready);
+  void ReportVotes(const Ready& ready);
   void Deliver(Ready& ready);
   void MaybeTruncate();
   uint64_t ThroughByteMargin(uint64_t durable) const;
@@ -255,6 +261,7 @@ void DriverImpl::Turn(Inputs inputs) {
     // message carrying a value the core left in the log finds it there.
     Status persisted = Append(ready);
     if (persisted.ok()) {
+      ReportVotes(ready);
       SendMessages(ready, /*after_sync=*/false);
       persisted = SyncVotes(ready);
     }
@@ -389,6 +396,18 @@ Status DriverImpl::SyncVotes(const Ready& ready) {
   bool votes = ready.metadata.has_value();
   for (const LogRecord& r : ready.records) votes = votes || !r.chosen;
   return votes ? log_->Sync() : Status::Ok();
+}
+
+void DriverImpl::ReportVotes(const Ready& ready) {
+  if (!options_.on_vote) return;
+  for (const LogRecord& r : ready.records) {
+    if (r.chosen) continue;
+    options_.on_vote(r.slot, [&r]() -> std::optional<std::vector<std::string>> {
+      StatusOr<Value> value = DecodeValue(r.value);
+      if (!value.ok()) return std::nullopt;
+      return std::move(value->commands);
+    });
+  }
 }
 
 void DriverImpl::SendMessages(Ready& ready, bool after_sync) {

@@ -17,7 +17,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,24 @@ struct DriverOptions {
   uint64_t truncate_every_slots = 1000;
   const Clock* clock = &SystemClock::Instance();
   uint64_t seed = 0;  // 0: derived from the clock.
+  // Called on the driver thread for each value this node votes for (its
+  // own proposals included), before any message of that turn leaves: so
+  // before the vote can count towards choosing the value, and before a
+  // leader's accepts reach anyone. `commands` decodes the value's commands
+  // (none for no-ops and configurations) on demand, copying them; nullopt
+  // if the value does not decode. Null: nobody listens.
+  std::function<void(
+      uint64_t slot,
+      const std::function<std::optional<std::vector<std::string>>()>& commands)>
+      on_vote;
+};
+
+// How long this node may answer reads from its applied state without a
+// read barrier: while the driver's clock reads below `until_ns`, once the
+// applied state reaches `index`. until_ns 0: not now.
+struct LocalReads {
+  uint64_t index = 0;
+  int64_t until_ns = 0;
 };
 
 struct DriverStatus {
@@ -99,6 +119,9 @@ class Driver {
   // state reaches it, it includes every write acknowledged anywhere before
   // the call. Waits at most `timeout`.
   virtual StatusOr<uint64_t> ReadIndex(std::chrono::milliseconds timeout) = 0;
+
+  // The window in which ReadIndex answers at once, as of the last turn.
+  virtual LocalReads LocalReadWindow() const = 0;
 
   // Proposes the configuration `change` leads to (leader only; elsewhere
   // kUnavailable naming the leader). Returns the node the change concerns

@@ -33,6 +33,7 @@ class ScriptedDriver : public replica::Driver {
   StatusOr<uint64_t> ReadIndex(std::chrono::milliseconds) override {
     return uint64_t{0};
   }
+  replica::LocalReads LocalReadWindow() const override { return {}; }
   StatusOr<replica::NodeId> ChangeMembership(
       const replica::MembershipChange&) override {
     return Status::Unavailable("scripted");

@@ -10,9 +10,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -91,6 +93,76 @@ TEST_F(ClusterTest, ReadingFollower_HoldsALeaseAndSeesEveryWrite) {
   auto s = cluster_->Status(f);
   ASSERT_TRUE(s.has_value());
   EXPECT_TRUE(s->lease_valid());
+}
+
+// A node reading under a lease lets its kernel cache names and attributes
+// (a stat is answered while the node's process is stopped), and every
+// change made on another node is still seen by its very next syscall.
+TEST_F(ClusterTest, KernelCache_AnswersStatsAndFollowsChangesElsewhere) {
+  int f = leader_ == 1 ? 2 : 1;
+  int other = 6 - leader_ - f;
+  ASSERT_TRUE(WriteFile(P(other, "f"), "0123456789"));
+  struct stat st;
+  ASSERT_TRUE(Eventually([&] {
+    auto s = cluster_->Status(f);
+    (void)stat(P(f, "f").c_str(), &st);  // Keeps it reading.
+    return s && s->lease_valid();
+  })) << "node "
+      << f << " never held a read lease";
+  // A cached stat needs no daemon. The timeout is under a second, so on a
+  // busy machine one attempt may find it expired: any of ten will do.
+  bool answered_stopped = false;
+  for (int attempt = 0; attempt < 10 && !answered_stopped; ++attempt) {
+    ASSERT_EQ(stat(P(f, "f").c_str(), &st), 0);
+    ASSERT_EQ(kill(cluster_->Pid(f), SIGSTOP), 0);
+    auto cached = std::async(std::launch::async, [&] {
+      struct stat again;
+      return stat(P(f, "f").c_str(), &again);
+    });
+    answered_stopped = cached.wait_for(std::chrono::milliseconds(100)) ==
+                       std::future_status::ready;
+    ASSERT_EQ(kill(cluster_->Pid(f), SIGCONT), 0);
+    EXPECT_EQ(cached.get(), 0);
+  }
+  EXPECT_TRUE(answered_stopped) << "no stat was answered from the cache";
+
+  // Each change is made on the leader or the other follower while node f
+  // has just looked the names up, so what it would see stale is cached.
+  auto warm = [&](const std::string& name) {
+    (void)stat(P(f, name).c_str(), &st);
+    (void)stat(P(f, name).c_str(), &st);
+  };
+  for (int round = 0; round < 6; ++round) {
+    int w = round % 2 == 0 ? leader_ : other;
+    SCOPED_TRACE("round " + std::to_string(round) + ", changes on node " +
+                 std::to_string(w));
+    warm("f");
+    ASSERT_EQ(chmod(P(w, "f").c_str(), round % 2 == 0 ? 0600 : 0644), 0);
+    ASSERT_EQ(stat(P(f, "f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, round % 2 == 0 ? 0600u : 0644u);
+    warm("f");
+    std::string data(static_cast<size_t>(round + 1), 'x');
+    ASSERT_TRUE(WriteFile(P(w, "f"), data));
+    ASSERT_EQ(stat(P(f, "f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, static_cast<off_t>(data.size()));
+    EXPECT_EQ(ReadFile(P(f, "f")), data);
+    warm("f");
+    warm("g");  // Missing: a negative entry.
+    ASSERT_EQ(rename(P(w, "f").c_str(), P(w, "g").c_str()), 0);
+    EXPECT_NE(stat(P(f, "f").c_str(), &st), 0);
+    ASSERT_EQ(stat(P(f, "g").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 1u);
+    warm("g");
+    ASSERT_EQ(link(P(w, "g").c_str(), P(w, "f").c_str()), 0);
+    ASSERT_EQ(stat(P(f, "g").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 2u);
+    warm("f");
+    warm("g");
+    ASSERT_EQ(unlink(P(w, "g").c_str()), 0);
+    EXPECT_NE(stat(P(f, "g").c_str(), &st), 0);
+    ASSERT_EQ(stat(P(f, "f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 1u);
+  }
 }
 
 TEST_F(ClusterTest, MetadataChanges_VisibleAtOnceWithWarmCache) {
