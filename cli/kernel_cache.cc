@@ -1,6 +1,8 @@
 #include "cli/kernel_cache.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "proto/command.pb.h"
 
@@ -73,12 +75,13 @@ double KernelCache::Seconds(uint64_t ticket, uint64_t ino) {
     // itself once the map doubled.
     if (attrs_.size() >= sweep_at_) {
       std::erase_if(attrs_, [&](const auto& kept) {
-        return kept.second + options_.margin_ns < now;
+        return kept.second.until + options_.margin_ns < now;
       });
       sweep_at_ = std::max<size_t>(kSweepMin, 2 * attrs_.size());
     }
-    int64_t& kept = attrs_[ino];
-    kept = std::max(kept, *until);
+    Handed& kept = attrs_[ino];
+    kept.at = now;
+    kept.until = std::max(kept.until, *until);
   }
   names_until_ = std::max(names_until_, *until);
   return static_cast<double>(*until - now) / 1e9;
@@ -88,7 +91,7 @@ void KernelCache::Voted(
     uint64_t slot,
     const std::function<std::optional<std::vector<std::string>>()>& commands) {
   int64_t now = clock_->MonotonicNanos();
-  std::vector<uint64_t> attrs;
+  std::vector<std::pair<uint64_t, Handed>> attrs;
   bool names = false;
   fuse::Mount* mount;
   {
@@ -113,13 +116,15 @@ void KernelCache::Voted(
       }
       auto it = attrs_.find(*target);
       if (it == attrs_.end()) continue;
-      if (it->second + options_.margin_ns >= now) attrs.push_back(*target);
+      if (it->second.until + options_.margin_ns >= now) attrs.push_back(*it);
       attrs_.erase(it);
     }
     if (all) {
       attrs.clear();
-      for (const auto& [ino, until] : attrs_) {
-        if (until + options_.margin_ns >= now) attrs.push_back(ino);
+      for (const auto& kept : attrs_) {
+        if (kept.second.until + options_.margin_ns >= now) {
+          attrs.push_back(kept);
+        }
       }
       attrs_.clear();
       names = names_until_ + options_.margin_ns >= now;
@@ -128,8 +133,15 @@ void KernelCache::Voted(
   }
   // Outside mu_ (readers need not wait for the kernel), and still before
   // the vote leaves: the driver thread is blocked here.
-  for (uint64_t ino : attrs) mount->DropCachedAttrs(ino);
+  for (const auto& [ino, handed] : attrs) Drop(mount, ino, handed.at);
   if (names) mount->DropCachedEntries();
+}
+
+void KernelCache::Drop(fuse::Mount* mount, uint64_t ino, int64_t handed_at) {
+  while (!mount->DropCachedAttrs(ino) &&
+         clock_->MonotonicNanos() - handed_at < options_.margin_ns) {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 void KernelCache::Applied(uint64_t slot) {

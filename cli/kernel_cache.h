@@ -21,6 +21,11 @@
 //
 // Timeouts end a margin before the read window does: the kernel counts
 // them from when it processes the reply, a little after it was computed.
+// The same margin bounds the one race the kernel does not guard: a lookup
+// reply that brings an inode the kernel does not hold yet carries
+// attributes no drop can reach before it lands. So a drop that finds no
+// inode, for one handed out less than the margin ago, is retried until the
+// inode shows up or the margin has passed.
 //
 // Thread safety: all methods are thread-safe. Voted runs on the driver
 // thread, Applied on the applier's, the rest on FUSE workers.
@@ -73,6 +78,9 @@ class KernelCache {
  private:
   // REQUIRES: mu_ held. The window's end if a reply may be cached now.
   std::optional<int64_t> CacheableUntil(int64_t now) const;
+  // Drops `ino`'s attributes from the kernel, waiting for a reply about it
+  // handed out at `handed_at` that may not have landed yet.
+  void Drop(fuse::Mount* mount, uint64_t ino, int64_t handed_at);
 
   const KernelCacheOptions options_;
   const Window window_;
@@ -83,8 +91,12 @@ class KernelCache {
   uint64_t voted_ = 0;            // Guarded by mu_.
   uint64_t applied_ = 0;          // Guarded by mu_.
   uint64_t votes_ = 1;            // Guarded by mu_; tickets are vote counts.
-  // Attributes handed out, by inode: until when the kernel may keep them.
-  std::unordered_map<uint64_t, int64_t> attrs_;  // Guarded by mu_.
+  struct Handed {
+    int64_t at = 0;     // When the last reply about it was allowed.
+    int64_t until = 0;  // Until when the kernel may keep it.
+  };
+  // Attributes handed out, by inode.
+  std::unordered_map<uint64_t, Handed> attrs_;  // Guarded by mu_.
   static constexpr size_t kSweepMin = 4096;
   size_t sweep_at_ = kSweepMin;  // Guarded by mu_.
   int64_t names_until_ = 0;      // Guarded by mu_.

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -112,7 +113,7 @@ class MountImpl final : public Mount {
   void InvalidateEntry(uint64_t parent, const std::string& name) override {
     Queue({true, parent, 0, 0, name});
   }
-  void DropCachedAttrs(uint64_t ino) override;
+  bool DropCachedAttrs(uint64_t ino) override;
   void DropCachedEntries() override;
 
  private:
@@ -178,24 +179,26 @@ void Init(void* userdata, fuse_conn_info* conn) {
       (conn->proto_major == 7 && conn->proto_minor >= kIncEpochMinor);
   conn->max_write = 1 << 20;
   conn->max_read = 1 << 20;  // Must match the max_read mount option.
-  // Every lookup must pass a read barrier, so readdirplus's cached entries
-  // would buy nothing.
+  // Readdirplus replies would need the lookups' tickets (Backend::
+  // CacheTicket) to be cached safely; without them they buy nothing.
   conn->want &= ~FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
-void MountImpl::DropCachedAttrs(uint64_t ino) {
+bool MountImpl::DropCachedAttrs(uint64_t ino) {
   // Under mu_: Stop waits for it before the session goes away.
   std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_ || session_ == nullptr) return;
+  if (stopping_ || session_ == nullptr) return true;
   // A negative offset drops the attributes alone: the kernel then takes no
   // page lock, which a FUSE write in flight may hold.
   int rc = fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
-  if (rc != 0 && rc != -ENOENT) {
+  if (rc == -ENOENT) return false;
+  if (rc != 0) {
     Logf(LogLevel::kWarning, "fuse",
          "cannot drop cached attributes of %llu: %s",
          static_cast<unsigned long long>(ino), std::strerror(-rc));
   }
+  return true;
 }
 
 void MountImpl::DropCachedEntries() {
@@ -312,9 +315,14 @@ void MountImpl::RunInvalidations() {
 }  // namespace
 
 Status DetachStaleMount(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 || errno != ENOTCONN) return Status::Ok();
   // A FUSE mount whose daemon died answers ENOTCONN; detach it lazily.
+  // statfs, not stat: the kernel may answer a stat of the root from its
+  // attribute cache for a while after the daemon died (a leader's cache
+  // lasts up to a second), but always asks the daemon for statfs.
+  struct statvfs st;
+  if (statvfs(path.c_str(), &st) == 0 || errno != ENOTCONN) {
+    return Status::Ok();
+  }
   if (umount2(path.c_str(), MNT_DETACH) != 0) {
     return Status::IOError("a dead FUSE mount is left at " + path +
                            " and cannot be detached (" + std::strerror(errno) +

@@ -58,7 +58,9 @@ class Mount {
   // every name it looked up (positive and negative). Unlike Invalidate*,
   // these take no inode lock in the kernel, so they cannot wait for a FUSE
   // request in flight and are safe on any thread. After Stop: no-ops.
-  virtual void DropCachedAttrs(uint64_t ino) = 0;
+  // DropCachedAttrs returns false if the kernel holds no inode `ino` (yet:
+  // a lookup reply may still bring it), true otherwise.
+  virtual bool DropCachedAttrs(uint64_t ino) = 0;
   virtual void DropCachedEntries() = 0;
 };
 

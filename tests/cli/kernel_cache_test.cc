@@ -18,11 +18,23 @@ class RecordingMount : public fuse::Mount {
   void Stop() override {}
   void InvalidateInode(uint64_t, int64_t, int64_t) override {}
   void InvalidateEntry(uint64_t, const std::string&) override {}
-  void DropCachedAttrs(uint64_t ino) override { dropped.push_back(ino); }
+  bool DropCachedAttrs(uint64_t ino) override {
+    dropped.push_back(ino);
+    if (absent_for > 0) {
+      --absent_for;
+      if (clock != nullptr) clock->Advance(step_ns);
+      return false;
+    }
+    return true;
+  }
   void DropCachedEntries() override { ++name_drops; }
 
   std::vector<uint64_t> dropped;
   int name_drops = 0;
+  // The next this many drops find no inode, each taking step_ns on `clock`.
+  int absent_for = 0;
+  ManualClock* clock = nullptr;
+  int64_t step_ns = 0;
 };
 
 std::string WriteTo(uint64_t ino) {
@@ -111,6 +123,24 @@ TEST_F(KernelCacheTest, AWriteDropsOnlyItsInode) {
   cache_.Applied(11);
   Vote(12, {WriteTo(5)});
   EXPECT_EQ(mount_.dropped.size(), 1u) << "inode 5 was not cached again";
+}
+
+// A lookup reply that brings the kernel a new inode may land after the
+// drop: the drop waits for it, but no longer than the margin.
+TEST_F(KernelCacheTest, ADropThatFindsNoInodeWaitsForTheReplyInFlight) {
+  ASSERT_GT(Cache(5), 0);
+  mount_.absent_for = 2;
+  Vote(11, {WriteTo(5)});
+  EXPECT_EQ(mount_.dropped, (std::vector<uint64_t>{5, 5, 5}));
+  cache_.Applied(11);
+
+  ASSERT_GT(Cache(5), 0);
+  mount_.dropped.clear();
+  mount_.absent_for = 1000;
+  mount_.clock = &clock_;
+  mount_.step_ns = 10 * kMs;
+  Vote(12, {WriteTo(5)});
+  EXPECT_EQ(mount_.dropped.size(), 10u) << "gave up after the 100 ms margin";
 }
 
 TEST_F(KernelCacheTest, ARenameDropsEveryAttributeAndName) {

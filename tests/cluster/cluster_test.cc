@@ -311,6 +311,20 @@ TEST_F(ClusterTest, KillLeader_SyncedWritesSurviveAndWritesResume) {
   EXPECT_EQ(ReadFile(P(leader_, "after")), "after the crash");
 }
 
+// The kernel may answer a stat of a dead mount's root from its cache for up
+// to a second after the daemon died; a restart right away must still see
+// the mount as stale and replace it (found by the fault suite's Restarts).
+TEST_F(ClusterTest, KilledLeader_RestartsAtOnceWhileItsRootIsCached) {
+  ASSERT_TRUE(WriteFile(P(leader_, "f"), "kept"));
+  struct stat st;
+  ASSERT_EQ(stat(cluster_->mount(leader_).c_str(), &st), 0);
+  cluster_->Kill9(leader_);
+  cluster_->Start(leader_);
+  EXPECT_TRUE(Eventually([&] { return ReadFile(P(leader_, "f")) == "kept"; },
+                         std::chrono::seconds(30)))
+      << cluster_->LogTail(leader_);
+}
+
 TEST_F(ClusterTest, NoQuorum_FailsWithEagainThenRecovers) {
   int survivor = leader_;
   for (int n = 1; n <= 3; ++n) {
