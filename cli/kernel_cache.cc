@@ -105,14 +105,13 @@ void KernelCache::Voted(
         (attrs_.empty() && names_until_ + options_.margin_ns < now)) {
       return;
     }
-    bool all = false;
     std::optional<std::vector<std::string>> decoded = commands();
-    if (!decoded) all = true;
-    for (const std::string& c : decoded.value_or(std::vector<std::string>())) {
-      std::optional<uint64_t> target = AttrsOnlyTarget(c);
+    bool all = !decoded;
+    for (size_t i = 0; !all && i < decoded->size(); ++i) {
+      std::optional<uint64_t> target = AttrsOnlyTarget((*decoded)[i]);
       if (!target) {
         all = true;
-        break;
+        continue;
       }
       auto it = attrs_.find(*target);
       if (it == attrs_.end()) continue;
@@ -120,7 +119,8 @@ void KernelCache::Voted(
       attrs_.erase(it);
     }
     if (all) {
-      attrs.clear();
+      // Inodes of earlier by-inode commands in this value are already in
+      // `attrs` (and out of attrs_).
       for (const auto& kept : attrs_) {
         if (kept.second.until + options_.margin_ns >= now) {
           attrs.push_back(kept);

@@ -154,6 +154,16 @@ TEST_F(KernelCacheTest, ARenameDropsEveryAttributeAndName) {
   EXPECT_EQ(mount_.name_drops, 1);
 }
 
+TEST_F(KernelCacheTest, ABatchDropsItsWritesInodeAndThenEverything) {
+  ASSERT_GT(Cache(5), 0);
+  ASSERT_GT(Cache(6), 0);
+  Vote(11, {WriteTo(5), RenameIn(1)});
+  std::vector<uint64_t> dropped = mount_.dropped;
+  std::sort(dropped.begin(), dropped.end());
+  EXPECT_EQ(dropped, (std::vector<uint64_t>{5, 6}));
+  EXPECT_EQ(mount_.name_drops, 1);
+}
+
 TEST_F(KernelCacheTest, AValueThatDoesNotDecodeDropsEverything) {
   ASSERT_GT(Cache(5), 0);
   cache_.Voted(11, [] { return std::optional<std::vector<std::string>>(); });
