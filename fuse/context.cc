@@ -172,20 +172,27 @@ void ReplyLookup(fuse_req_t req, uint64_t ticket,
   fuse_reply_entry(req, &e);
 }
 
+namespace {
+
+void ReplyStat(fuse_req_t req, const proto::Attr& attr, double timeout) {
+  struct stat st;
+  AttrToStat(attr, &st);
+  fuse_reply_attr(req, &st, timeout);
+}
+
+}  // namespace
+
 void ReplyGetAttr(fuse_req_t req, uint64_t ticket,
                   const StatusOr<proto::Result>& result) {
   if (ReplyIfFailed(req, result)) return;
-  struct stat st;
-  AttrToStat(result->attr(), &st);
-  fuse_reply_attr(req, &st,
-                  ContextOf(req)->backend->CacheSeconds(ticket, st.st_ino));
+  ReplyStat(
+      req, result->attr(),
+      ContextOf(req)->backend->CacheSeconds(ticket, result->attr().ino()));
 }
 
 void ReplyAttr(fuse_req_t req, const StatusOr<proto::Result>& result) {
   if (ReplyIfFailed(req, result)) return;
-  struct stat st;
-  AttrToStat(result->attr(), &st);
-  fuse_reply_attr(req, &st, 0);
+  ReplyStat(req, result->attr(), 0);
 }
 
 void ReplyErr(fuse_req_t req, const StatusOr<proto::Result>& result) {

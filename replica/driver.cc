@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -15,6 +14,7 @@
 #include "replica/core/core.h"
 #include "replica/core/log_values.h"
 #include "replica/driver_disk.h"
+#include "replica/log_trim.h"
 
 namespace paxosfs::replica {
 namespace {
@@ -66,7 +66,9 @@ class DriverImpl final : public Driver {
         log_(log),
         transport_(transport),
         applier_(applier),
-        core_(std::move(core)) {
+        core_(std::move(core)),
+        trim_(options.truncate_margin_slots, options.truncate_margin_bytes,
+              options.truncate_every_slots) {
     last_pushed_ = applier_->applied_index();
     UpdateStatus();
     thread_ = std::thread([this] {
@@ -179,7 +181,6 @@ class DriverImpl final : public Driver {
   void ReportVotes(const Ready& ready);
   void Deliver(Ready& ready);
   void MaybeTruncate();
-  uint64_t ThroughByteMargin(uint64_t durable) const;
   void UpdateStatus();
   // Publishes the core's local read window for ReadIndex.
   void PublishLocalReads(int64_t now);
@@ -199,11 +200,7 @@ class DriverImpl final : public Driver {
   std::unique_ptr<Core> core_;
   std::map<uint64_t, std::shared_ptr<ReadWaiter>> pending_reads_;
   uint64_t last_pushed_ = 0;
-  uint64_t last_truncate_check_ = 0;
-  // Bytes of values pushed to the applier since start, cumulative, by slot
-  // (from the oldest slot still in the log): what the byte margin counts.
-  std::deque<std::pair<uint64_t, uint64_t>> pushed_bytes_;
-  uint64_t pushed_total_ = 0;
+  LogTrim trim_;
   Status failed_;
   uint64_t peers_config_slot_ = UINT64_MAX;  // Peers set from this config.
   std::map<NodeId, std::string> peers_;
@@ -437,8 +434,7 @@ void DriverImpl::Deliver(Ready& ready) {
   SendMessages(ready, /*after_sync=*/true);
   for (ChosenEntry& e : ready.committed) {
     last_pushed_ = e.slot;
-    pushed_total_ += e.value.size();
-    pushed_bytes_.emplace_back(e.slot, pushed_total_);
+    trim_.Pushed(e.slot, e.value.size());
     applier_->Push(e.slot, std::move(e.commands));
   }
   {
@@ -472,48 +468,17 @@ void DriverImpl::Deliver(Ready& ready) {
   }
 }
 
-uint64_t DriverImpl::ThroughByteMargin(uint64_t durable) const {
-  // pushed_bytes_ holds (slot, bytes pushed through it) in slot order.
-  auto end = std::upper_bound(
-      pushed_bytes_.begin(), pushed_bytes_.end(), durable,
-      [](uint64_t slot, const auto& p) { return slot < p.first; });
-  if (end == pushed_bytes_.begin()) return 0;
-  uint64_t total = std::prev(end)->second;
-  if (total <= options_.truncate_margin_bytes) return 0;
-  // The last slot whose cumulative count leaves more than the margin above.
-  uint64_t floor = total - options_.truncate_margin_bytes;
-  auto it = std::lower_bound(
-      pushed_bytes_.begin(), end, floor,
-      [](const auto& p, uint64_t bytes) { return p.second < bytes; });
-  if (it == pushed_bytes_.begin()) return 0;
-  return std::prev(it)->first;
-}
-
 void DriverImpl::MaybeTruncate() {
-  uint64_t durable = applier_->durable_index();
-  // The durable index moves only at the store's checkpoints.
-  if (durable == last_truncate_check_) return;
-  last_truncate_check_ = durable;
-  uint64_t by_slots = durable > options_.truncate_margin_slots
-                          ? durable - options_.truncate_margin_slots
-                          : 0;
-  uint64_t by_bytes = ThroughByteMargin(durable);
-  uint64_t through = std::max(by_slots, by_bytes);
-  uint64_t first = log_->FirstSlot();
-  if (through < first) return;
-  if (by_bytes <= by_slots &&
-      through + 1 - first < options_.truncate_every_slots) {
-    return;
-  }
-  Status s = log_->TruncatePrefix(through + 1);
+  std::optional<uint64_t> through =
+      trim_.Through(applier_->durable_index(), log_->FirstSlot());
+  if (!through) return;
+  Status s = log_->TruncatePrefix(*through + 1);
   if (!s.ok()) {
     Stop(s, "the log cannot be truncated");
     return;
   }
-  core_->Compacted(through);
-  while (!pushed_bytes_.empty() && pushed_bytes_.front().first <= through) {
-    pushed_bytes_.pop_front();
-  }
+  core_->Compacted(*through);
+  trim_.Truncated(*through);
 }
 
 void DriverImpl::UpdateStatus() {
