@@ -93,6 +93,7 @@ void KernelCache::Voted(
   int64_t now = clock_->MonotonicNanos();
   std::vector<std::pair<uint64_t, Handed>> attrs;
   bool names = false;
+  int64_t names_kept_until = 0;
   fuse::Mount* mount;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -127,14 +128,20 @@ void KernelCache::Voted(
         }
       }
       attrs_.clear();
-      names = names_until_ + options_.margin_ns >= now;
+      names_kept_until = names_until_ + options_.margin_ns;
+      names = names_kept_until >= now;
       names_until_ = 0;
     }
   }
   // Outside mu_ (readers need not wait for the kernel), and still before
   // the vote leaves: the driver thread is blocked here.
   for (const auto& [ino, handed] : attrs) Drop(mount, ino, handed.at);
-  if (names) mount->DropCachedEntries();
+  if (names && !mount->DropCachedEntries()) {
+    // Names the kernel would not drop must time out before the vote leaves.
+    while (clock_->MonotonicNanos() < names_kept_until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
 }
 
 void KernelCache::Drop(fuse::Mount* mount, uint64_t ino, int64_t handed_at) {

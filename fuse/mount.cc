@@ -114,7 +114,7 @@ class MountImpl final : public Mount {
     Queue({true, parent, 0, 0, name});
   }
   bool DropCachedAttrs(uint64_t ino) override;
-  void DropCachedEntries() override;
+  bool DropCachedEntries() override;
 
  private:
   void Queue(Invalidation inv);
@@ -201,17 +201,17 @@ bool MountImpl::DropCachedAttrs(uint64_t ino) {
   return true;
 }
 
-void MountImpl::DropCachedEntries() {
+bool MountImpl::DropCachedEntries() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_ || session_ == nullptr || !context_.cache_entries) return;
-  if (!SendIncEpoch(fuse_session_fd(session_))) {
-    // Without it a cached name could outlive a change: cache names no more.
-    context_.cache_entries = false;
-    Logf(LogLevel::kError, "fuse",
-         "the kernel refused to drop cached names (%s); names are no longer "
-         "cached",
-         std::strerror(errno));
-  }
+  if (stopping_ || session_ == nullptr || !context_.cache_entries) return true;
+  if (SendIncEpoch(fuse_session_fd(session_))) return true;
+  // Without it a cached name could outlive a change: cache names no more.
+  context_.cache_entries = false;
+  Logf(LogLevel::kError, "fuse",
+       "the kernel refused to drop cached names (%s); names are no longer "
+       "cached",
+       std::strerror(errno));
+  return false;
 }
 
 Status MountImpl::Start() {

@@ -59,9 +59,11 @@ class Mount {
   // these take no inode lock in the kernel, so they cannot wait for a FUSE
   // request in flight and are safe on any thread. After Stop: no-ops.
   // DropCachedAttrs returns false if the kernel holds no inode `ino` (yet:
-  // a lookup reply may still bring it), true otherwise.
+  // a lookup reply may still bring it), true otherwise. DropCachedEntries
+  // returns false if the kernel refused: names it holds then last until
+  // their timeouts end, and no names are cached from then on.
   virtual bool DropCachedAttrs(uint64_t ino) = 0;
-  virtual void DropCachedEntries() = 0;
+  virtual bool DropCachedEntries() = 0;
 };
 
 // Detaches whatever is mounted at `path` (a stale mount of a killed

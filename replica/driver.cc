@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "common/logging.h"
@@ -397,13 +398,27 @@ Status DriverImpl::SyncVotes(const Ready& ready) {
 
 void DriverImpl::ReportVotes(const Ready& ready) {
   if (!options_.on_vote) return;
+  std::set<uint64_t> reported;
+  auto report = [&](uint64_t slot, const std::string& value) {
+    if (!reported.insert(slot).second) return;
+    options_.on_vote(slot,
+                     [&value]() -> std::optional<std::vector<std::string>> {
+                       StatusOr<Value> decoded = DecodeValue(value);
+                       if (!decoded.ok()) return std::nullopt;
+                       return std::move(decoded->commands);
+                     });
+  };
   for (const LogRecord& r : ready.records) {
-    if (r.chosen) continue;
-    options_.on_vote(r.slot, [&r]() -> std::optional<std::vector<std::string>> {
-      StatusOr<Value> value = DecodeValue(r.value);
-      if (!value.ok()) return std::nullopt;
-      return std::move(value->commands);
-    });
+    if (!r.chosen) report(r.slot, r.value);
+  }
+  // A leader that is not a voter of a slot's configuration (demoted, it may
+  // lead on) writes no record for what it proposes there, yet the slot can
+  // be chosen once its accepts leave: they count as its vote here.
+  for (const Envelope& env : ready.messages) {
+    if (env.msg.type != MsgType::kAccept) continue;
+    for (const WireEntry& e : env.msg.entries) {
+      if (!e.chosen && !e.value_in_log) report(e.slot, e.value);
+    }
   }
 }
 

@@ -51,8 +51,9 @@ struct DriverOptions {
   uint64_t truncate_every_slots = 1000;
   const Clock* clock = &SystemClock::Instance();
   uint64_t seed = 0;  // 0: derived from the clock.
-  // Called on the driver thread for each value this node votes for (its
-  // own proposals included), before any message of that turn leaves: so
+  // Called on the driver thread for each value this node votes for or, as
+  // leader, proposes (even where it is no voter), before any message of
+  // that turn leaves: so
   // before the vote can count towards choosing the value, and before a
   // leader's accepts reach anyone. `commands` decodes the value's commands
   // (none for no-ops and configurations) on demand, copying them; nullopt

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
 #include <vector>
 
 #include "proto/command.pb.h"
@@ -27,10 +31,14 @@ class RecordingMount : public fuse::Mount {
     }
     return true;
   }
-  void DropCachedEntries() override { ++name_drops; }
+  bool DropCachedEntries() override {
+    ++name_drops;
+    return !refuse_names;
+  }
 
   std::vector<uint64_t> dropped;
   int name_drops = 0;
+  std::atomic<bool> refuse_names{false};
   // The next this many drops find no inode, each taking step_ns on `clock`.
   int absent_for = 0;
   ManualClock* clock = nullptr;
@@ -187,6 +195,78 @@ TEST_F(KernelCacheTest, NothingKeptNothingDecodedOrDropped) {
   Vote(12, {RenameIn(1)});
   EXPECT_TRUE(mount_.dropped.empty());
   EXPECT_EQ(mount_.name_drops, 0);
+}
+
+TEST_F(KernelCacheTest, EachCommandKindDropsWhatItMayChange) {
+  using Make = std::function<void(proto::Command*)>;
+  const std::vector<Make> by_inode = {
+      [](proto::Command* c) { c->mutable_setattr()->set_inode(5); },
+      [](proto::Command* c) { c->mutable_write()->set_inode(5); },
+      [](proto::Command* c) { c->mutable_fallocate()->set_inode(5); },
+      [](proto::Command* c) { c->mutable_setxattr()->set_inode(5); },
+      [](proto::Command* c) { c->mutable_removexattr()->set_inode(5); },
+  };
+  const std::vector<Make> names = {
+      [](proto::Command* c) { c->mutable_create(); },
+      [](proto::Command* c) { c->mutable_mkdir(); },
+      [](proto::Command* c) { c->mutable_unlink(); },
+      [](proto::Command* c) { c->mutable_rmdir(); },
+      [](proto::Command* c) { c->mutable_rename(); },
+      [](proto::Command* c) { c->mutable_link(); },
+      [](proto::Command* c) { c->mutable_symlink(); },
+  };
+  const std::vector<Make> nothing = {
+      [](proto::Command* c) { c->mutable_noop(); },
+      [](proto::Command* c) { c->mutable_collect(); },
+  };
+  uint64_t slot = 10;
+  auto vote = [&](const Make& make) {
+    ASSERT_GT(Cache(5), 0);
+    ASSERT_GT(Cache(6), 0);
+    ASSERT_GT(Cache(0), 0);
+    mount_.dropped.clear();
+    mount_.name_drops = 0;
+    proto::Command c;
+    make(&c);
+    Vote(++slot, {c.SerializeAsString()});
+    cache_.Applied(slot);
+    std::sort(mount_.dropped.begin(), mount_.dropped.end());
+  };
+  for (size_t i = 0; i < by_inode.size(); ++i) {
+    vote(by_inode[i]);
+    EXPECT_EQ(mount_.dropped, std::vector<uint64_t>{5}) << "by inode " << i;
+    EXPECT_EQ(mount_.name_drops, 0) << "by inode " << i;
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    vote(names[i]);
+    EXPECT_EQ(mount_.dropped, (std::vector<uint64_t>{5, 6})) << "names " << i;
+    EXPECT_EQ(mount_.name_drops, 1) << "names " << i;
+  }
+  for (size_t i = 0; i < nothing.size(); ++i) {
+    vote(nothing[i]);
+    EXPECT_TRUE(mount_.dropped.empty()) << "nothing " << i;
+    EXPECT_EQ(mount_.name_drops, 0) << "nothing " << i;
+  }
+}
+
+// If the kernel will not drop names, the vote leaves only once every name
+// handed out has timed out (its timeout and the margin).
+TEST_F(KernelCacheTest, ARefusedNameDropHoldsTheVoteUntilNamesExpire) {
+  double seconds = Cache(0);
+  ASSERT_GT(seconds, 0);
+  int64_t expired =
+      clock_.MonotonicNanos() + static_cast<int64_t>(seconds * 1e9) + 100 * kMs;
+  mount_.refuse_names = true;
+  auto voted = std::async(std::launch::async, [&] { Vote(11, {RenameIn(1)}); });
+  EXPECT_EQ(voted.wait_for(std::chrono::milliseconds(50)),
+            std::future_status::timeout);
+  clock_.Advance(expired - clock_.MonotonicNanos() - kMs);
+  EXPECT_EQ(voted.wait_for(std::chrono::milliseconds(20)),
+            std::future_status::timeout);
+  clock_.Advance(2 * kMs);
+  EXPECT_EQ(voted.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(mount_.name_drops, 1);
 }
 
 }  // namespace

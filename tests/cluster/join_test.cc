@@ -2,6 +2,7 @@
 // while a writer writes, a joiner killed mid-snapshot, promotion, removal
 // and replacement of a wiped node, then the loss of the leader.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
@@ -206,6 +207,46 @@ TEST(JoinTest, NodeBehindTruncatedLogs_RebuildsFromSnapshotInPlace) {
             std::string::npos);
   EXPECT_EQ(ReadFile(cluster.mount(behind) + "/f7"),
             ReadFile(cluster.mount(writer) + "/f7"));
+}
+
+// A leader demoted to a learner may lead on, proposing slots it does not
+// vote for. Its kernel cache must still drop, before a slot can be chosen,
+// what the slot changes: a change made on another node is seen by the next
+// stat on the leader's mount.
+TEST(JoinTest, DemotedLeader_KernelCacheFollowsChangesElsewhere) {
+  Cluster cluster(3);
+  int leader = cluster.WaitReady();
+  ASSERT_NE(leader, 0) << cluster.LogTail(1);
+  int other = leader == 1 ? 2 : 1;
+  std::string out;
+  ASSERT_EQ(Members(cluster, cluster.listen(leader),
+                    {"demote", std::to_string(leader)}, &out),
+            0)
+      << out;
+  ASSERT_TRUE(
+      Eventually([&] { return !Voting(cluster, leader); }, seconds(30)));
+  std::string f = "/f", g = "/g";
+  ASSERT_TRUE(WriteFile(cluster.mount(other) + f, "0123456789"));
+  int led = 0;
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto s = cluster.Status(leader);
+    if (s && s->is_leader() && s->lease_valid()) ++led;
+    struct stat st;
+    std::string here = cluster.mount(leader) + f;
+    std::string there = cluster.mount(other) + f;
+    ASSERT_EQ(stat(here.c_str(), &st), 0);
+    ASSERT_EQ(stat(here.c_str(), &st), 0);
+    mode_t mode = round % 2 == 0 ? 0600 : 0644;
+    ASSERT_EQ(chmod(there.c_str(), mode), 0);
+    ASSERT_EQ(stat(here.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, mode);
+    ASSERT_EQ(rename(there.c_str(), (cluster.mount(other) + g).c_str()), 0);
+    EXPECT_NE(stat(here.c_str(), &st), 0);
+    std::swap(f, g);
+  }
+  // Otherwise the case above was not the one this test is about.
+  EXPECT_GT(led, 0) << "the demoted node never led with a lease";
 }
 
 }  // namespace
