@@ -126,42 +126,56 @@ TEST_F(ClusterTest, KernelCache_AnswersStatsAndFollowsChangesElsewhere) {
   }
   EXPECT_TRUE(answered_stopped) << "no stat was answered from the cache";
 
-  // Each change is made on the leader or the other follower while node f
-  // has just looked the names up, so what it would see stale is cached.
+  // Each change is made on another node while the observer (node f, or
+  // the leader) has just looked the names up, so what it would see stale
+  // is cached.
+  int o = f;
   auto warm = [&](const std::string& name) {
-    (void)stat(P(f, name).c_str(), &st);
-    (void)stat(P(f, name).c_str(), &st);
+    (void)stat(P(o, name).c_str(), &st);
+    (void)stat(P(o, name).c_str(), &st);
   };
-  for (int round = 0; round < 6; ++round) {
-    int w = round % 2 == 0 ? leader_ : other;
+  for (int round = 0; round < 8; ++round) {
+    o = round < 6 ? f : leader_;
+    int w = round < 6 ? (round % 2 == 0 ? leader_ : other)
+                      : (round % 2 == 0 ? f : other);
     SCOPED_TRACE("round " + std::to_string(round) + ", changes on node " +
-                 std::to_string(w));
+                 std::to_string(w) + ", seen on node " + std::to_string(o));
     warm("f");
     ASSERT_EQ(chmod(P(w, "f").c_str(), round % 2 == 0 ? 0600 : 0644), 0);
-    ASSERT_EQ(stat(P(f, "f").c_str(), &st), 0);
+    ASSERT_EQ(stat(P(o, "f").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, round % 2 == 0 ? 0600u : 0644u);
     warm("f");
     std::string data(static_cast<size_t>(round + 1), 'x');
     ASSERT_TRUE(WriteFile(P(w, "f"), data));
-    ASSERT_EQ(stat(P(f, "f").c_str(), &st), 0);
+    ASSERT_EQ(stat(P(o, "f").c_str(), &st), 0);
     EXPECT_EQ(st.st_size, static_cast<off_t>(data.size()));
-    EXPECT_EQ(ReadFile(P(f, "f")), data);
+    EXPECT_EQ(ReadFile(P(o, "f")), data);
     warm("f");
     warm("g");  // Missing: a negative entry.
     ASSERT_EQ(rename(P(w, "f").c_str(), P(w, "g").c_str()), 0);
-    EXPECT_NE(stat(P(f, "f").c_str(), &st), 0);
-    ASSERT_EQ(stat(P(f, "g").c_str(), &st), 0);
+    EXPECT_NE(stat(P(o, "f").c_str(), &st), 0);
+    ASSERT_EQ(stat(P(o, "g").c_str(), &st), 0);
     EXPECT_EQ(st.st_nlink, 1u);
     warm("g");
     ASSERT_EQ(link(P(w, "g").c_str(), P(w, "f").c_str()), 0);
-    ASSERT_EQ(stat(P(f, "g").c_str(), &st), 0);
+    ASSERT_EQ(stat(P(o, "g").c_str(), &st), 0);
     EXPECT_EQ(st.st_nlink, 2u);
     warm("f");
     warm("g");
     ASSERT_EQ(unlink(P(w, "g").c_str()), 0);
-    EXPECT_NE(stat(P(f, "g").c_str(), &st), 0);
-    ASSERT_EQ(stat(P(f, "f").c_str(), &st), 0);
+    EXPECT_NE(stat(P(o, "g").c_str(), &st), 0);
+    ASSERT_EQ(stat(P(o, "f").c_str(), &st), 0);
     EXPECT_EQ(st.st_nlink, 1u);
+    // The parent's link count changes with a subdirectory.
+    warm("");
+    ASSERT_EQ(stat(P(o, "").c_str(), &st), 0);
+    nlink_t links = st.st_nlink;
+    ASSERT_EQ(mkdir(P(w, "d").c_str(), 0755), 0);
+    ASSERT_EQ(stat(P(o, "").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, links + 1);
+    ASSERT_EQ(rmdir(P(w, "d").c_str()), 0);
+    ASSERT_EQ(stat(P(o, "").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, links);
   }
 }
 
