@@ -53,11 +53,12 @@ struct DriverOptions {
   uint64_t seed = 0;  // 0: derived from the clock.
   // Called on the driver thread for each value this node votes for or, as
   // leader, proposes (even where it is no voter), before any message of
-  // that turn leaves: so
-  // before the vote can count towards choosing the value, and before a
-  // leader's accepts reach anyone. `commands` decodes the value's commands
-  // (none for no-ops and configurations) on demand, copying them; nullopt
-  // if the value does not decode. Null: nobody listens.
+  // that turn leaves: so before the vote can count towards choosing the
+  // value, and before a leader's accepts reach anyone. Once per slot in a
+  // turn; a leader resending accepts reports their slots again. `commands`
+  // decodes the value's commands (none for no-ops and configurations) on
+  // demand, copying them; nullopt if the value does not decode. Null:
+  // nobody listens.
   std::function<void(
       uint64_t slot,
       const std::function<std::optional<std::vector<std::string>>()>& commands)>
