@@ -136,6 +136,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     std::string page_size =
         "PRAGMA page_size=" + std::to_string(options.page_size);
     PAXOSFS_RETURN_IF_ERROR(store->Exec(page_size.c_str()));
+    // Likewise only for a new store: an existing one would need a full
+    // VACUUM (a copy of the whole file) to change.
+    PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA auto_vacuum=INCREMENTAL"));
     PAXOSFS_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
     // NORMAL: commits write the WAL without fsync (they survive a process
     // crash); checkpoints fsync. Durable commits switch to FULL.
@@ -160,6 +163,18 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     }
   }
   PAXOSFS_RETURN_IF_ERROR(store->LoadAndVerifyMeta());
+  if (!options.read_only) {
+    Statement mode(store.get(), "PRAGMA auto_vacuum");
+    StatusOr<bool> row = mode.Step();
+    if (!row.ok()) return row.status();
+    constexpr uint64_t kIncremental = 2;
+    if (*row && mode.U64(0) == kIncremental &&
+        options.vacuum_pages_per_commit > 0) {
+      store->vacuum_sql_ = "PRAGMA incremental_vacuum(" +
+                           std::to_string(options.vacuum_pages_per_commit) +
+                           ")";
+    }
+  }
   if (!options.read_only) {
     PAXOSFS_RETURN_IF_ERROR(store->StartCheckpointer());
   }
@@ -329,9 +344,25 @@ Status Store::Begin(bool durable) {
   return Status::Ok();
 }
 
+Status Store::ReturnFreePages() {
+  if (vacuum_sql_.empty()) return Status::Ok();
+  uint64_t free_pages = 0;
+  {
+    Statement count(this, "PRAGMA freelist_count");
+    StatusOr<bool> row = count.Step();
+    if (!row.ok()) return row.status();
+    free_pages = *row ? count.U64(0) : 0;
+  }
+  return free_pages == 0 ? Status::Ok() : Exec(vacuum_sql_.c_str());
+}
+
 Status Store::Commit() {
   PAXOSFS_CHECK(in_txn_);
-  Status s = options_.read_only ? Status::Ok() : WriteMeta();
+  Status s = Status::Ok();
+  if (!options_.read_only) {
+    s = ReturnFreePages();
+    if (s.ok()) s = WriteMeta();
+  }
   if (s.ok()) s = Exec("COMMIT");
   if (!s.ok()) {
     Rollback().ok();

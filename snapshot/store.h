@@ -89,6 +89,14 @@ struct StoreOptions {
   // (measured: -25..65% applier CPU for 1 MiB writes, about +15..30% for
   // 4 KiB writes and small files, whose cost is dominated elsewhere).
   uint32_t page_size = 16 * 1024;
+  // Writer, stores created with incremental auto-vacuum (every new store):
+  // each commit first returns up to this many free pages to the file system,
+  // moving pages from the end of the file into the holes, so that new chunks
+  // are appended and a file's chunks lie together on disk. Without it, a
+  // file written after others were removed was scattered over the freed
+  // pages and read cold at a quarter of the speed (bench/RESULTS.md,
+  // 2026-12-02). 0 turns it off.
+  uint32_t vacuum_pages_per_commit = 256;
   // Writer: the WAL is copied back into the database (on a thread of its
   // own, snapshot/checkpointer.h) once a commit leaves it this long. The
   // copy ends with an fsync of everything copied, and the disk serves that
@@ -237,6 +245,8 @@ class Store {
   StatusOr<MetaRow> ReadMetaRow();
   Status LoadAndVerifyMeta();
   Status WriteMeta();
+  // Runs a bounded incremental vacuum if the file has free pages.
+  Status ReturnFreePages();
   Status QuickCheck();
   Status StartCheckpointer();
   sqlite3_stmt* Prepare(const char* sql);
@@ -252,6 +262,9 @@ class Store {
   uint32_t chunk_size_;
   bool in_txn_ = false;
   bool sync_full_ = false;  // PRAGMA synchronous is FULL (else NORMAL).
+  // "PRAGMA incremental_vacuum(N)"; empty if the store was created without
+  // auto-vacuum (before 2026-12-02) or vacuum_pages_per_commit is 0.
+  std::string vacuum_sql_;
   Meta meta_;
   Status failed_;
   std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;

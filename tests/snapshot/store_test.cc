@@ -33,6 +33,23 @@ class StoreTest : public ::testing::Test {
     PAXOSFS_CHECK_MSG(s.ok(), s.status().ToString().c_str());
     return std::move(*s);
   }
+  // A pragma's first value, as text, read from the committed file.
+  std::string PragmaText(const std::string& name, const char* pragma) {
+    sqlite3* db = nullptr;
+    PAXOSFS_CHECK(sqlite3_open((dir_ + "/" + name).c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    PAXOSFS_CHECK(sqlite3_prepare_v2(db, pragma, -1, &st, nullptr) ==
+                  SQLITE_OK);
+    PAXOSFS_CHECK(sqlite3_step(st) == SQLITE_ROW);
+    std::string value(
+        reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return value;
+  }
+  int64_t Pragma(const std::string& name, const char* pragma) {
+    return std::stoll(PragmaText(name, pragma));
+  }
   // Runs raw SQL on the file behind the store's back.
   void Tamper(const std::string& name, const char* sql) {
     sqlite3* db = nullptr;
@@ -345,6 +362,79 @@ TEST_F(StoreTest, OverwriteChunk_InPlaceOnlyWithinTheChunk) {
   other->SetMeta(Meta{1, 3, 3});
   ASSERT_TRUE(other->Commit().ok());
   EXPECT_EQ(*w->Digest(), *other->Digest());
+}
+
+// Writes 40 chunks of 64 KiB for key 2 and then for key 3, so that key 2's
+// pages lie before key 3's.
+void WriteTwoFiles(Store& w) {
+  ASSERT_TRUE(w.Begin().ok());
+  for (uint64_t key : {2, 3}) {
+    for (uint64_t i = 0; i < 40; ++i) {
+      ASSERT_TRUE(
+          w.PutChunk(key, i, std::string(64 * 1024, static_cast<char>('a' + i)))
+              .ok());
+    }
+  }
+  w.SetMeta(Meta{1, 4, 3});
+  ASSERT_TRUE(w.Commit().ok());
+}
+
+void RemoveTheFirst(Store& w) {
+  ASSERT_TRUE(w.Begin().ok());
+  ASSERT_TRUE(w.DeleteChunksFrom(2, 0).ok());
+  w.SetMeta(Meta{2, 4, 3});
+  ASSERT_TRUE(w.Commit().ok());
+}
+
+TEST_F(StoreTest, Vacuum_EachCommitReturnsABoundedNumberOfFreePages) {
+  StoreOptions o;
+  o.vacuum_pages_per_commit = 16;
+  auto opened = Store::Open(dir_ + "/a.db", o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& w = **opened;
+  EXPECT_EQ(Pragma("a.db", "PRAGMA auto_vacuum"), 2);  // INCREMENTAL.
+  WriteTwoFiles(w);
+  const int64_t pages_with_both = Pragma("a.db", "PRAGMA page_count");
+  ASSERT_EQ(Pragma("a.db", "PRAGMA freelist_count"), 0);
+  RemoveTheFirst(w);
+  // Key 2's 160 overflow pages (and a few leaves) were freed; the removal's
+  // own commit returned 16 of them.
+  int64_t free_pages = Pragma("a.db", "PRAGMA freelist_count");
+  ASSERT_GE(free_pages, 160 - 16);
+  EXPECT_EQ(Pragma("a.db", "PRAGMA page_count"), pages_with_both - 16);
+  uint64_t index = 2;
+  while (free_pages > 0) {
+    ASSERT_TRUE(w.Begin().ok());
+    w.SetMeta(Meta{++index, 4, 3});
+    ASSERT_TRUE(w.Commit().ok());
+    int64_t now = Pragma("a.db", "PRAGMA freelist_count");
+    ASSERT_EQ(now, std::max<int64_t>(0, free_pages - 16));
+    free_pages = now;
+  }
+  // Key 3's pages moved into the holes and the file shrank by key 2's size.
+  EXPECT_LE(Pragma("a.db", "PRAGMA page_count"), pages_with_both - 160);
+  for (uint64_t i = 0; i < 40; ++i) {
+    EXPECT_EQ(**w.GetChunk(3, i),
+              std::string(64 * 1024, static_cast<char>('a' + i)));
+  }
+  EXPECT_TRUE(w.GetChunks(2, 0, 40)->empty());
+  EXPECT_EQ(PragmaText("a.db", "PRAGMA quick_check"), "ok");
+}
+
+TEST_F(StoreTest, Vacuum_AStoreCreatedWithoutAutoVacuumOpensAndKeepsItsPages) {
+  { auto w = OpenStore("a.db"); }
+  Tamper("a.db", "PRAGMA auto_vacuum=NONE; VACUUM;");
+  ASSERT_EQ(Pragma("a.db", "PRAGMA auto_vacuum"), 0);
+  auto w = OpenStore("a.db");
+  WriteTwoFiles(*w);
+  RemoveTheFirst(*w);
+  const int64_t free_pages = Pragma("a.db", "PRAGMA freelist_count");
+  EXPECT_GE(free_pages, 160);
+  ASSERT_TRUE(w->Begin().ok());
+  w->SetMeta(Meta{3, 4, 3});
+  ASSERT_TRUE(w->Commit().ok());
+  EXPECT_EQ(Pragma("a.db", "PRAGMA freelist_count"), free_pages);
+  EXPECT_EQ(Pragma("a.db", "PRAGMA auto_vacuum"), 0);
 }
 
 }  // namespace
