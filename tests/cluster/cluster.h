@@ -84,6 +84,11 @@ class Cluster {
   int WaitReady(std::chrono::seconds timeout = std::chrono::seconds(60));
 
   std::optional<proto::NodeStatus> Status(int node) const;
+  // Whether `node` answers status and reports itself a voter.
+  bool Voting(int node) const {
+    auto s = Status(node);
+    return s && s->voting();
+  }
   // Node 1's TLS material, kept from the start: what status calls use.
   const tls::Material& admin_tls() const { return admin_tls_; }
   // Runs `paxosfs token create --data <node's dir> ARGS...`; the token, or

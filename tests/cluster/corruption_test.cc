@@ -126,11 +126,6 @@ std::string Applied(const Cluster& c) {
   return out;
 }
 
-bool Voting(const Cluster& c, int node) {
-  auto s = c.Status(node);
-  return s && s->voting();
-}
-
 // Writes `count` files of `bytes` through `node`'s mount.
 void WriteFiles(const Cluster& c, int node, const std::string& prefix,
                 int count, size_t bytes) {
@@ -184,7 +179,7 @@ void RefusedThenRebuilt(Cluster& c, int victim, int writer,
   EXPECT_TRUE(c.WaitForLog(victim, "installed the snapshot", seconds(60)))
       << c.LogTail(victim);
   EXPECT_TRUE(c.WaitConverged()) << c.LogTail(victim);
-  EXPECT_TRUE(Eventually([&] { return Voting(c, victim); }, seconds(40)))
+  EXPECT_TRUE(Eventually([&] { return c.Voting(victim); }, seconds(40)))
       << c.LogTail(victim);
   auto status = c.Status(victim);
   ASSERT_TRUE(status);
@@ -288,7 +283,7 @@ TEST_F(CorruptionTest, StoreCorruptWhileRunning_NodeStopsOthersGoOn) {
             std::string::npos);
   std::cout << "node stopped taking part " << MsSince(damaged)
             << " ms after its store was damaged\n";
-  EXPECT_FALSE(Voting(c, victim));
+  EXPECT_FALSE(c.Voting(victim));
 
   // The other two carry on; the halted node serves nothing, not even what
   // it had cached.
@@ -335,7 +330,7 @@ TEST_F(CorruptionTest, LogCorruptWhileRunning_NodeStopsWhenALaggardNeedsIt) {
             std::string::npos);
   std::cout << "the damaged node stopped " << MsSince(damaged_at)
             << " ms after the laggard restarted\n";
-  EXPECT_FALSE(Voting(c, damaged));
+  EXPECT_FALSE(c.Voting(damaged));
 
   // With the third back, the other two elect a leader and take writes (a
   // write needs both: the damaged node no longer votes), and nothing the

@@ -36,11 +36,6 @@ int Members(const Cluster& c, const std::string& peer,
   return c.Run(argv, out);
 }
 
-bool Voting(const Cluster& c, int node) {
-  auto s = c.Status(node);
-  return s && s->voting();
-}
-
 TEST(JoinTest, JoinWhileWriting_SameDigestAndNoStall) {
   Cluster cluster(3);
   ASSERT_NE(cluster.WaitReady(), 0) << cluster.LogTail(1);
@@ -127,20 +122,20 @@ TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
   ASSERT_NE(cluster.WaitReady(), 0);
 
   int four = cluster.Join(1, /*voter=*/true);
-  ASSERT_TRUE(Eventually([&] { return Voting(cluster, four); }, seconds(60)))
+  ASSERT_TRUE(Eventually([&] { return cluster.Voting(four); }, seconds(60)))
       << cluster.LogTail(four);
   ASSERT_TRUE(WriteFile(cluster.mount(four) + "/from-4", "four", true));
   ASSERT_EQ(Members(cluster, cluster.listen(1),
                     {"demote", std::to_string(four)}, &out),
             0)
       << out;
-  EXPECT_TRUE(Eventually([&] { return !Voting(cluster, four); }, seconds(30)))
+  EXPECT_TRUE(Eventually([&] { return !cluster.Voting(four); }, seconds(30)))
       << "a demoted node still reports itself voting";
   ASSERT_EQ(Members(cluster, cluster.listen(1),
                     {"promote", std::to_string(four)}, &out),
             0)
       << out;
-  ASSERT_TRUE(Eventually([&] { return Voting(cluster, four); }, seconds(60)))
+  ASSERT_TRUE(Eventually([&] { return cluster.Voting(four); }, seconds(60)))
       << cluster.LogTail(four);
 
   // Node 3's disk dies: remove it, and join a fresh node in its place.
@@ -149,7 +144,7 @@ TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
   cluster.Kill9(3);
   std::filesystem::remove_all(cluster.data_dir(3));
   int five = cluster.Join(2, /*voter=*/true);
-  ASSERT_TRUE(Eventually([&] { return Voting(cluster, five); }, seconds(60)))
+  ASSERT_TRUE(Eventually([&] { return cluster.Voting(five); }, seconds(60)))
       << cluster.LogTail(five);
   ASSERT_EQ(Members(cluster, cluster.listen(2), {}, &out), 0);
   EXPECT_EQ(out.find(cluster.listen(3)), std::string::npos)
@@ -223,8 +218,7 @@ TEST(JoinTest, DemotedLeader_KernelCacheFollowsChangesElsewhere) {
                     {"demote", std::to_string(leader)}, &out),
             0)
       << out;
-  ASSERT_TRUE(
-      Eventually([&] { return !Voting(cluster, leader); }, seconds(30)));
+  ASSERT_TRUE(Eventually([&] { return !cluster.Voting(leader); }, seconds(30)));
   std::string f = "/f", g = "/g";
   ASSERT_TRUE(WriteFile(cluster.mount(other) + f, "0123456789"));
   int led = 0;
