@@ -90,9 +90,10 @@ struct StoreOptions {
   // 4 KiB writes and small files, whose cost is dominated elsewhere).
   uint32_t page_size = 16 * 1024;
   // Writer, stores created with incremental auto-vacuum (every new store):
-  // each commit first returns up to this many free pages to the file system,
-  // moving pages from the end of the file into the holes, so that new chunks
-  // are appended and a file's chunks lie together on disk. Without it, a
+  // each commit while no garbage waits (see FreeGarbage) first returns up
+  // to this many free pages to the file system, moving pages from the end
+  // of the file into the holes, so that new chunks are appended and a
+  // file's chunks lie together on disk. Without it, a
   // file written after others were removed was scattered over the freed
   // pages and read cold at a quarter of the speed (bench/RESULTS.md,
   // 2026-12-02). 0 turns it off.
@@ -245,7 +246,8 @@ class Store {
   StatusOr<MetaRow> ReadMetaRow();
   Status LoadAndVerifyMeta();
   Status WriteMeta();
-  // Runs a bounded incremental vacuum if the file has free pages.
+  // Runs a bounded incremental vacuum if the file has free pages and no
+  // garbage waits.
   Status ReturnFreePages();
   Status QuickCheck();
   Status StartCheckpointer();
@@ -262,8 +264,9 @@ class Store {
   uint32_t chunk_size_;
   bool in_txn_ = false;
   bool sync_full_ = false;  // PRAGMA synchronous is FULL (else NORMAL).
-  // "PRAGMA incremental_vacuum(N)"; empty if the store was created without
-  // auto-vacuum (before 2026-12-02) or vacuum_pages_per_commit is 0.
+  // "PRAGMA incremental_vacuum(N)", a cached statement keyed by this
+  // string's address; empty if the store was created without auto-vacuum
+  // (before 2026-12-02) or vacuum_pages_per_commit is 0.
   std::string vacuum_sql_;
   Meta meta_;
   Status failed_;

@@ -26,12 +26,22 @@ class StoreTest : public ::testing::Test {
   }
   ~StoreTest() override { std::filesystem::remove_all(dir_); }
   std::unique_ptr<Store> OpenStore(const std::string& name,
+                                   const StoreOptions& options) {
+    auto s = Store::Open(dir_ + "/" + name, options);
+    PAXOSFS_CHECK_MSG(s.ok(), s.status().ToString().c_str());
+    return std::move(*s);
+  }
+  std::unique_ptr<Store> OpenStore(const std::string& name,
                                    bool read_only = false) {
     StoreOptions o;
     o.read_only = read_only;
-    auto s = Store::Open(dir_ + "/" + name, o);
-    PAXOSFS_CHECK_MSG(s.ok(), s.status().ToString().c_str());
-    return std::move(*s);
+    return OpenStore(name, o);
+  }
+  // A writer that returns at most 16 free pages per commit.
+  std::unique_ptr<Store> OpenVacuuming(const std::string& name) {
+    StoreOptions o;
+    o.vacuum_pages_per_commit = 16;
+    return OpenStore(name, o);
   }
   // A pragma's first value, as text, read from the committed file.
   std::string PragmaText(const std::string& name, const char* pragma) {
@@ -379,6 +389,13 @@ void WriteTwoFiles(Store& w) {
   ASSERT_TRUE(w.Commit().ok());
 }
 
+// A commit that changes nothing but the applied index.
+void CommitNothing(Store& w, uint64_t index) {
+  ASSERT_TRUE(w.Begin().ok());
+  w.SetMeta(Meta{index, 4, 3});
+  ASSERT_TRUE(w.Commit().ok());
+}
+
 void RemoveTheFirst(Store& w) {
   ASSERT_TRUE(w.Begin().ok());
   ASSERT_TRUE(w.DeleteChunksFrom(2, 0).ok());
@@ -387,11 +404,8 @@ void RemoveTheFirst(Store& w) {
 }
 
 TEST_F(StoreTest, Vacuum_EachCommitReturnsABoundedNumberOfFreePages) {
-  StoreOptions o;
-  o.vacuum_pages_per_commit = 16;
-  auto opened = Store::Open(dir_ + "/a.db", o);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  Store& w = **opened;
+  auto opened = OpenVacuuming("a.db");
+  Store& w = *opened;
   EXPECT_EQ(Pragma("a.db", "PRAGMA auto_vacuum"), 2);  // INCREMENTAL.
   WriteTwoFiles(w);
   const int64_t pages_with_both = Pragma("a.db", "PRAGMA page_count");
@@ -404,9 +418,7 @@ TEST_F(StoreTest, Vacuum_EachCommitReturnsABoundedNumberOfFreePages) {
   EXPECT_EQ(Pragma("a.db", "PRAGMA page_count"), pages_with_both - 16);
   uint64_t index = 2;
   while (free_pages > 0) {
-    ASSERT_TRUE(w.Begin().ok());
-    w.SetMeta(Meta{++index, 4, 3});
-    ASSERT_TRUE(w.Commit().ok());
+    CommitNothing(w, ++index);
     int64_t now = Pragma("a.db", "PRAGMA freelist_count");
     ASSERT_EQ(now, std::max<int64_t>(0, free_pages - 16));
     free_pages = now;
@@ -421,6 +433,32 @@ TEST_F(StoreTest, Vacuum_EachCommitReturnsABoundedNumberOfFreePages) {
   EXPECT_EQ(PragmaText("a.db", "PRAGMA quick_check"), "ok");
 }
 
+TEST_F(StoreTest, Vacuum_NotWhileGarbageWaits) {
+  auto opened = OpenVacuuming("a.db");
+  Store& w = *opened;
+  WriteTwoFiles(w);
+  // Key 3's chunks become garbage and are freed in two batches; while its
+  // second half waits, the pages of the first half stay free.
+  ASSERT_TRUE(w.Begin().ok());
+  ASSERT_TRUE(w.AddGarbage(3, 40 * 64 * 1024).ok());
+  EXPECT_TRUE(*w.FreeGarbage(20));
+  w.SetMeta(Meta{2, 4, 3});
+  ASSERT_TRUE(w.Commit().ok());
+  const int64_t free_pages = Pragma("a.db", "PRAGMA freelist_count");
+  EXPECT_GE(free_pages, 80);
+  CommitNothing(w, 3);
+  EXPECT_EQ(Pragma("a.db", "PRAGMA freelist_count"), free_pages);
+  // The last batch: no garbage is left, so this commit returns 16 pages.
+  ASSERT_TRUE(w.Begin().ok());
+  EXPECT_FALSE(*w.FreeGarbage(40));
+  w.SetMeta(Meta{4, 4, 3});
+  ASSERT_TRUE(w.Commit().ok());
+  const int64_t after = Pragma("a.db", "PRAGMA freelist_count");
+  EXPECT_GE(after, free_pages + 80 - 16);
+  CommitNothing(w, 5);
+  EXPECT_EQ(Pragma("a.db", "PRAGMA freelist_count"), after - 16);
+}
+
 TEST_F(StoreTest, Vacuum_AStoreCreatedWithoutAutoVacuumOpensAndKeepsItsPages) {
   { auto w = OpenStore("a.db"); }
   Tamper("a.db", "PRAGMA auto_vacuum=NONE; VACUUM;");
@@ -430,9 +468,7 @@ TEST_F(StoreTest, Vacuum_AStoreCreatedWithoutAutoVacuumOpensAndKeepsItsPages) {
   RemoveTheFirst(*w);
   const int64_t free_pages = Pragma("a.db", "PRAGMA freelist_count");
   EXPECT_GE(free_pages, 160);
-  ASSERT_TRUE(w->Begin().ok());
-  w->SetMeta(Meta{3, 4, 3});
-  ASSERT_TRUE(w->Commit().ok());
+  CommitNothing(*w, 3);
   EXPECT_EQ(Pragma("a.db", "PRAGMA freelist_count"), free_pages);
   EXPECT_EQ(Pragma("a.db", "PRAGMA auto_vacuum"), 0);
 }
