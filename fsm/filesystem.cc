@@ -159,6 +159,8 @@ Status Filesystem::Checkpoint() {
   return SyncNow();
 }
 
+StatusOr<bool> Filesystem::Tidy() { return store_->Tidy(); }
+
 Status Filesystem::SyncNow() {
   PAXOSFS_RETURN_IF_ERROR(store_->Begin(/*durable=*/true));
   PAXOSFS_RETURN_IF_ERROR(store_->Commit());

@@ -139,6 +139,8 @@ class Filesystem final : public replica::StateMachine {
   uint64_t AppliedIndex() const override;
   uint64_t DurableIndex() const override;
   Status Checkpoint() override;
+  // Returns free pages of the store to the file system (Store::Tidy).
+  StatusOr<bool> Tidy() override;
 
   StatusOr<uint64_t> Digest();
   StatusOr<std::unique_ptr<Reader>> NewReader() const;

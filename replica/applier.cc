@@ -81,6 +81,18 @@ void Applier::CheckpointIdle(std::unique_lock<std::mutex>& lock) {
   durable_ = durable;
 }
 
+bool Applier::TidyIdle(std::unique_lock<std::mutex>& lock) {
+  lock.unlock();
+  StatusOr<bool> more = sm_->Tidy();
+  lock.lock();
+  if (!more.ok()) {
+    Logf(LogLevel::kWarning, "apply", "tidying the store failed: %s",
+         more.status().ToString().c_str());
+    return false;
+  }
+  return *more;
+}
+
 void Applier::ApplyFront(std::unique_lock<std::mutex>& lock) {
   // Deque elements stay put while Push appends, so the batch can point
   // into the queue while mu_ is released; only this thread pops.
@@ -135,13 +147,22 @@ void Applier::ApplyFront(std::unique_lock<std::mutex>& lock) {
 
 void Applier::Run() {
   std::unique_lock<std::mutex> lock(mu_);
+  bool tidy_more = false;
   for (;;) {
     bool work = work_cv_.wait_for(
-        lock, std::chrono::milliseconds(options_.idle_checkpoint_ms),
+        lock,
+        std::chrono::milliseconds(tidy_more ? options_.tidy_pause_ms
+                                            : options_.idle_checkpoint_ms),
         [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
+    tidy_more = false;
     if (!work) {
-      if (durable_ < applied_ && error_.ok()) CheckpointIdle(lock);
+      if (!error_.ok()) continue;
+      if (durable_ < applied_) {
+        CheckpointIdle(lock);
+      } else {
+        tidy_more = TidyIdle(lock);
+      }
       continue;
     }
     ApplyFront(lock);

@@ -53,6 +53,10 @@ class Applier {
     // to Checkpoint, so the last slots of a burst become durable (and the
     // log can be truncated behind them) without waiting for more writes.
     int idle_checkpoint_ms = 1000;
+    // While the state machine's Tidy says more remains, the next call comes
+    // after this pause (if still no slot waits) rather than after a whole
+    // idle period.
+    int tidy_pause_ms = 10;
   };
 
   Applier(StateMachine* sm, Options options, AfterApply after_apply);
@@ -85,6 +89,9 @@ class Applier {
   void ApplyFront(std::unique_lock<std::mutex>& lock);
   // REQUIRES: `lock` holds mu_; released while the state machine works.
   void CheckpointIdle(std::unique_lock<std::mutex>& lock);
+  // Calls the state machine's Tidy; returns whether more remains.
+  // REQUIRES: as CheckpointIdle.
+  bool TidyIdle(std::unique_lock<std::mutex>& lock);
 
   StateMachine* const sm_;
   const Options options_;

@@ -76,6 +76,12 @@ class StateMachine {
 
   // Makes every applied slot durable, atomically with the applied index.
   virtual Status Checkpoint() = 0;
+
+  // Housekeeping of the state's storage, called on the applying thread
+  // while no slot waits and every applied slot is durable; changes nothing
+  // a reader sees. Returns whether more remains: the applier then calls
+  // again soon instead of after its idle period.
+  virtual StatusOr<bool> Tidy() { return false; }
 };
 
 }  // namespace paxosfs::replica

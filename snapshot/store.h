@@ -90,9 +90,9 @@ struct StoreOptions {
   // 4 KiB writes and small files, whose cost is dominated elsewhere).
   uint32_t page_size = 16 * 1024;
   // Writer, stores created with incremental auto-vacuum (every new store):
-  // each commit while no garbage waits (see FreeGarbage) first returns up
-  // to this many free pages to the file system, moving pages from the end
-  // of the file into the holes, so that new chunks are appended and a
+  // each transaction while no garbage waits (see FreeGarbage) first returns
+  // up to this many free pages to the file system, moving pages from the
+  // end of the file into the holes, so that new chunks are appended and a
   // file's chunks lie together on disk. Without it, a
   // file written after others were removed was scattered over the freed
   // pages and read cold at a quarter of the speed (bench/RESULTS.md,
@@ -135,10 +135,16 @@ class Store {
   // `durable` (writer): the commit fsyncs the WAL before returning (a
   // checkpoint). Otherwise it survives a process crash but maybe not a power
   // loss. SQLite fixes this per transaction, hence it is chosen at Begin.
+  // The writer's Begin first returns free pages (see
+  // vacuum_pages_per_commit), except right after a transaction failed, so
+  // that a retry on a nearly full disk does no more than the slot needs.
   Status Begin(bool durable = false);
   // The writer also writes the meta row, so a commit is never empty.
   Status Commit();
   Status Rollback();
+  // Writer, no transaction open: while no slot waits, one transaction that
+  // only returns free pages. Returns whether free pages remain to return.
+  StatusOr<bool> Tidy();
 
   // Writer: the highest applied index the background sync made durable
   // (commits made durable by Begin(durable=true) are not counted here).
@@ -246,8 +252,9 @@ class Store {
   StatusOr<MetaRow> ReadMetaRow();
   Status LoadAndVerifyMeta();
   Status WriteMeta();
-  // Runs a bounded incremental vacuum if the file has free pages and no
-  // garbage waits.
+  // Whether the file has free pages to return and no garbage waits.
+  StatusOr<bool> HasFreePagesToReturn();
+  // Runs a bounded incremental vacuum if HasFreePagesToReturn.
   Status ReturnFreePages();
   Status QuickCheck();
   Status StartCheckpointer();
@@ -268,6 +275,7 @@ class Store {
   // string's address; empty if the store was created without auto-vacuum
   // (before 2026-12-02) or vacuum_pages_per_commit is 0.
   std::string vacuum_sql_;
+  bool vacuum_paused_ = false;  // The last transaction failed.
   Meta meta_;
   Status failed_;
   std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;

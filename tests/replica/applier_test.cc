@@ -56,6 +56,29 @@ class FakeStateMachine : public StateMachine {
     return Status::Ok();
   }
 
+  // Says more remains for the first `more` calls; records when each call
+  // came and whether every applied slot was durable then.
+  StatusOr<bool> Tidy() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    tidy_calls_.push_back(std::chrono::steady_clock::now());
+    if (durable_ != applied_) tidy_before_durable_ = true;
+    if (tidy_more_ == 0) return false;
+    --tidy_more_;
+    return true;
+  }
+  void SetTidyMore(int more) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tidy_more_ = more;
+  }
+  std::vector<std::chrono::steady_clock::time_point> tidy_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tidy_calls_;
+  }
+  bool tidy_before_durable() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tidy_before_durable_;
+  }
+
   void SetFail(bool fail, uint64_t from_slot = 0) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_ = fail;
@@ -85,6 +108,9 @@ class FakeStateMachine : public StateMachine {
   bool fail_ = false;
   uint64_t fail_from_ = 0;
   bool held_ = false;
+  int tidy_more_ = 0;
+  bool tidy_before_durable_ = false;
+  std::vector<std::chrono::steady_clock::time_point> tidy_calls_;
   std::condition_variable gate_cv_;
   std::vector<size_t> batches_;
   std::string log_;
@@ -267,6 +293,32 @@ TEST(ApplierTest, Idle_CheckpointsTheLastSlots) {
     std::this_thread::sleep_for(milliseconds(5));
   }
   EXPECT_EQ(applier.durable_index(), 2u);
+}
+
+TEST(ApplierTest, Idle_TidiesAfterTheCheckpointAndSoonAgainWhileMoreRemains) {
+  FakeStateMachine sm;
+  sm.SetTidyMore(4);
+  Applier::Options options;
+  options.idle_checkpoint_ms = 500;
+  options.tidy_pause_ms = 1;
+  Applier applier(&sm, options,
+                  [](uint64_t, const std::vector<std::string>&,
+                     const std::vector<std::string>&) {});
+  applier.Push(1, {"a"});
+  ASSERT_TRUE(applier.WaitApplied(1, seconds(5)));
+  // Four calls that say "more", the fifth that says "done", then a sixth
+  // only after a whole idle period.
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (sm.tidy_calls().size() < 6 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  auto calls = sm.tidy_calls();
+  ASSERT_GE(calls.size(), 6u);
+  EXPECT_FALSE(sm.tidy_before_durable());
+  EXPECT_EQ(applier.durable_index(), 1u);
+  EXPECT_LT(calls[4] - calls[0], milliseconds(options.idle_checkpoint_ms));
+  EXPECT_GE(calls[5] - calls[4], milliseconds(options.idle_checkpoint_ms));
 }
 
 }  // namespace
