@@ -362,7 +362,10 @@ StatusOr<bool> Store::HasFreePagesToReturn() {
     Statement count(this, "PRAGMA freelist_count");
     StatusOr<bool> row = count.Step();
     if (!row.ok()) return row.status();
-    if (!*row || count.U64(0) == 0) return false;
+    if (!*row || count.U64(0) == 0 ||
+        count.U64(0) < options_.vacuum_min_free_pages) {
+      return false;
+    }
   }
   // Not while removed files wait to be freed: their pages usually sit at the
   // end of the file, so each step would move a page that a Collect is about

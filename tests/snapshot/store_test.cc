@@ -37,10 +37,11 @@ class StoreTest : public ::testing::Test {
     o.read_only = read_only;
     return OpenStore(name, o);
   }
-  // A writer that returns at most 16 free pages per commit.
+  // A writer that returns at most 16 free pages per commit, however few.
   std::unique_ptr<Store> OpenVacuuming(const std::string& name) {
     StoreOptions o;
     o.vacuum_pages_per_commit = 16;
+    o.vacuum_min_free_pages = 1;
     return OpenStore(name, o);
   }
   // A pragma's first value, as text, read from the committed file.
@@ -396,12 +397,14 @@ void CommitNothing(Store& w, uint64_t index) {
   ASSERT_TRUE(w.Commit().ok());
 }
 
-void RemoveTheFirst(Store& w) {
+// Removes key 2's chunks from `first` on, in a transaction applying `slot`.
+void RemoveFromTheFirst(Store& w, uint64_t first, uint64_t slot) {
   ASSERT_TRUE(w.Begin().ok());
-  ASSERT_TRUE(w.DeleteChunksFrom(2, 0).ok());
-  w.SetMeta(Meta{2, 4, 3});
+  ASSERT_TRUE(w.DeleteChunksFrom(2, first).ok());
+  w.SetMeta(Meta{slot, 4, 3});
   ASSERT_TRUE(w.Commit().ok());
 }
+void RemoveTheFirst(Store& w) { RemoveFromTheFirst(w, 0, 2); }
 
 TEST_F(StoreTest, Vacuum_EachCommitReturnsABoundedNumberOfFreePages) {
   auto opened = OpenVacuuming("a.db");
@@ -491,6 +494,28 @@ TEST_F(StoreTest, Tidy_ReturnsFreePagesUntilNoneAreLeft) {
   EXPECT_EQ(Pragma("a.db", "PRAGMA page_count"), pages_with_both - free_pages);
   EXPECT_EQ(w.meta().applied_index, 2u);
   EXPECT_EQ(**w.GetChunk(3, 39), std::string(64 * 1024, 'a' + 39));
+}
+
+TEST_F(StoreTest, Vacuum_NotForAFewFreePages) {
+  StoreOptions o;
+  o.vacuum_pages_per_commit = 16;
+  o.vacuum_min_free_pages = 30;
+  auto w = OpenStore("a.db", o);
+  WriteTwoFiles(*w);
+  // Key 2's first 6 chunks free 24 overflow pages: below the threshold.
+  RemoveFromTheFirst(*w, 34, 2);
+  const int64_t few = Pragma("a.db", "PRAGMA freelist_count");
+  ASSERT_GE(few, 24);
+  ASSERT_LT(few, 30);
+  CommitNothing(*w, 3);
+  EXPECT_EQ(Pragma("a.db", "PRAGMA freelist_count"), few);
+  EXPECT_FALSE(*w->Tidy());
+  // Two more chunks cross it: the next transaction returns 16.
+  RemoveFromTheFirst(*w, 32, 4);
+  const int64_t more = Pragma("a.db", "PRAGMA freelist_count");
+  ASSERT_GE(more, 30);
+  CommitNothing(*w, 5);
+  EXPECT_EQ(Pragma("a.db", "PRAGMA freelist_count"), more - 16);
 }
 
 TEST_F(StoreTest, Vacuum_AStoreCreatedWithoutAutoVacuumOpensAndKeepsItsPages) {
