@@ -93,10 +93,9 @@ struct StoreOptions {
   // each transaction while no garbage waits (see FreeGarbage) first returns
   // up to this many free pages to the file system, moving pages from the
   // end of the file into the holes, so that new chunks are appended and a
-  // file's chunks lie together on disk. Without it, a
-  // file written after others were removed was scattered over the freed
-  // pages and read cold at a quarter of the speed (bench/RESULTS.md,
-  // 2026-12-02). 0 turns it off.
+  // file's chunks lie together on disk. Without it, a file written after
+  // others were removed was scattered over the freed pages and read cold at
+  // a quarter of the speed (bench/RESULTS.md, 2026-12-02). 0 turns it off.
   uint32_t vacuum_pages_per_commit = 256;
   // ... but only once at least this many pages are free: the few pages a
   // small change frees are reused in place. Moving pages into them (with
