@@ -1,9 +1,15 @@
 #include "snapshot/checkpointer.h"
 
+#include <fcntl.h>
+#include <linux/ioprio.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "common/logging.h"
 
@@ -22,10 +28,21 @@ sqlite3_file* WalFile(sqlite3* db) {
   return file;
 }
 
+// This thread's disk writes (the WAL's writeback and fsync, the copy back)
+// are background work, while every write of the file system waits for the
+// logs' fdatasyncs on the same disk: the idle I/O class lets the disk's
+// scheduler (mq-deadline, bfq) serve those first, with aging so this thread
+// still progresses. A scheduler without classes ignores it; nothing depends
+// on it, so a refusal is ignored too.
+void YieldDiskToTheLogs() {
+  (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+                IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(
-    const std::string& path, int wal_pages_trigger, int sync_every_ms) {
+    const std::string& path, const CheckpointerOptions& options) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -40,7 +57,7 @@ StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(
   // only when it first reads it; until then a checkpoint silently does
   // nothing and there is no WAL handle to sync.
   rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
-  if (rc == SQLITE_OK && sync_every_ms > 0 && WalFile(db) == nullptr) {
+  if (rc == SQLITE_OK && options.sync_every_ms > 0 && WalFile(db) == nullptr) {
     sqlite3_close(db);
     return Status::IOError("the store at " + path +
                            " opened no write-ahead log to sync");
@@ -50,18 +67,33 @@ StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(
     sqlite3_close(db);
     return Status::IOError("cannot checkpoint " + path + ": " + what);
   }
+  int wal_fd = -1;
+  if (options.writeback_pages > 0) {
+    // A descriptor of our own: SQLite does not hand out its file's. Read
+    // only is enough to start writeback of the file's pages.
+    const char* wal = sqlite3_filename_wal(sqlite3_db_filename(db, "main"));
+    wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (wal_fd < 0) {
+      std::string what = std::string(wal) + ": " + strerror(errno);
+      sqlite3_close(db);
+      return Status::IOError("cannot open the write-ahead log " + what);
+    }
+  }
   return std::unique_ptr<Checkpointer>(
-      new Checkpointer(db, path, wal_pages_trigger, sync_every_ms));
+      new Checkpointer(db, path, wal_fd, options));
 }
 
-Checkpointer::Checkpointer(sqlite3* db, std::string path, int wal_pages_trigger,
-                           int sync_every_ms)
+Checkpointer::Checkpointer(sqlite3* db, std::string path, int wal_fd,
+                           const CheckpointerOptions& options)
     : db_(db),
       path_(std::move(path)),
-      trigger_(wal_pages_trigger),
-      sync_every_(sync_every_ms) {
+      wal_fd_(wal_fd),
+      trigger_(options.copy_pages),
+      writeback_pages_(options.writeback_pages),
+      sync_every_(options.sync_every_ms) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "checkpoint");
+    YieldDiskToTheLogs();
     Run();
   });
 }
@@ -73,17 +105,23 @@ Checkpointer::~Checkpointer() {
   }
   cv_.notify_one();
   thread_.join();
+  if (wal_fd_ >= 0) close(wal_fd_);
   sqlite3_close(db_);
 }
 
 void Checkpointer::WalGrew(int pages) {
-  if (pages < trigger_) return;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (copy_failed_) return;
-    wanted_ = true;
+    if (pages >= trigger_ && !copy_failed_) wake = wanted_ = true;
+    // After a checkpoint the writer starts the WAL over from its beginning.
+    if (pages < written_back_) written_back_ = 0;
+    if (wal_fd_ >= 0 && pages - written_back_ >= writeback_pages_) {
+      written_back_ = pages;
+      wake = writeback_ = true;
+    }
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void Checkpointer::Committed(uint64_t applied_index) {
@@ -113,6 +151,11 @@ uint64_t Checkpointer::checkpoints() const {
   return done_;
 }
 
+uint64_t Checkpointer::writebacks() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writebacks_;
+}
+
 void Checkpointer::Run() {
   auto next_sync = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
@@ -120,12 +163,23 @@ void Checkpointer::Run() {
     return sync_every_.count() > 0 && sync_error_.ok() && committed_ > synced_;
   };
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || wanted_ || sync_wanted(); });
+    cv_.wait(lock, [&] {
+      return stopping_ || wanted_ || writeback_ || sync_wanted();
+    });
     if (stopping_) return;
+    if (writeback_) {
+      writeback_ = false;
+      lock.unlock();
+      StartWalWriteback();
+      lock.lock();
+      ++writebacks_;
+      continue;
+    }
     // Syncs come at most every interval, so each flushes a batch of
     // commits; a checkpoint request goes at once.
     if (!wanted_ && std::chrono::steady_clock::now() < next_sync) {
-      cv_.wait_until(lock, next_sync, [this] { return stopping_ || wanted_; });
+      cv_.wait_until(lock, next_sync,
+                     [this] { return stopping_ || wanted_ || writeback_; });
       continue;
     }
     const bool copy = wanted_;
@@ -164,6 +218,13 @@ Status Checkpointer::SyncWal() {
       "checkpoint)";
   Logf(LogLevel::kError, "store", "%s", what.c_str());
   return Status::IOError(what);
+}
+
+void Checkpointer::StartWalWriteback() {
+  // Errors are left to the fsyncs that follow (SyncWal, the checkpoint's):
+  // the kernel reports a failed writeback to every descriptor's next fsync,
+  // and durability is decided there.
+  (void)sync_file_range(wal_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 void Checkpointer::Checkpoint() {

@@ -100,6 +100,10 @@ uint64_t Store::TEST_checkpoints() const {
   return checkpointer_ ? checkpointer_->checkpoints() : 0;
 }
 
+uint64_t Store::TEST_writebacks() const {
+  return checkpointer_ ? checkpointer_->writebacks() : 0;
+}
+
 void Store::TEST_Abandon() {
   checkpointer_.reset();
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
@@ -192,11 +196,13 @@ Status Store::StartCheckpointer() {
   StatusOr<bool> row = page_size.Step();
   if (!row.ok()) return row.status();
   uint64_t page_bytes = *row && page_size.U64(0) > 0 ? page_size.U64(0) : 4096;
-  auto checkpointer =
-      Checkpointer::Start(path_,
-                          static_cast<int>(std::max<uint64_t>(
-                              1, options_.checkpoint_wal_bytes / page_bytes)),
-                          options_.wal_sync_every_ms);
+  CheckpointerOptions o;
+  o.copy_pages = static_cast<int>(
+      std::max<uint64_t>(1, options_.checkpoint_wal_bytes / page_bytes));
+  o.writeback_pages =
+      static_cast<int>(options_.wal_writeback_bytes / page_bytes);
+  o.sync_every_ms = options_.wal_sync_every_ms;
+  auto checkpointer = Checkpointer::Start(path_, o);
   if (!checkpointer.ok()) return checkpointer.status();
   checkpointer_ = std::move(checkpointer).value();
   sqlite3_wal_hook(

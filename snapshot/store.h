@@ -110,6 +110,10 @@ struct StoreOptions {
   // right after a large write waited up to 95-157 ms, at 8 MiB 22-25 ms
   // (bench/RESULTS.md, 2026-12-01 second session).
   uint64_t checkpoint_wal_bytes = 8 << 20;
+  // Writer: each time the WAL grows by this much, its writeback starts in
+  // the background, so no fsync of it meets megabytes at once
+  // (snapshot/checkpointer.h); 0 leaves writeback to the fsyncs.
+  uint64_t wal_writeback_bytes = 1 << 20;
   // Writer: commits are made durable in the background this often (an
   // fsync of the WAL on the checkpointer's thread, see SyncedIndex); 0 leaves
   // durability to Begin(durable=true) alone.
@@ -238,6 +242,8 @@ class Store {
   void TEST_Abandon();
   // Background checkpoints completed (writer).
   uint64_t TEST_checkpoints() const;
+  // Background writebacks of the WAL started (writer).
+  uint64_t TEST_writebacks() const;
 
  private:
   friend class Statement;

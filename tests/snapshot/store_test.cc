@@ -1,19 +1,43 @@
 #include "snapshot/store.h"
 
 #include <fcntl.h>
+#include <linux/ioprio.h>
 #include <sqlite3.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "common/checksum.h"
 #include "gtest/gtest.h"
+#include "snapshot/checkpointer.h"
 
 namespace paxosfs::snapshot {
 namespace {
+
+// Polls `done` for up to 10 s.
+bool Eventually(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// Commits chunks `first`.. of 64 KiB to key 2, one per transaction.
+void CommitChunks(Store& w, uint64_t first, uint64_t count) {
+  for (uint64_t i = first; i < first + count; ++i) {
+    ASSERT_TRUE(w.Begin().ok());
+    ASSERT_TRUE(w.PutChunk(2, i, std::string(64 * 1024, 'x')).ok());
+    w.SetMeta(Meta{i + 1, 3, 3});
+    ASSERT_TRUE(w.Commit().ok());
+  }
+}
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -307,28 +331,70 @@ TEST_F(StoreTest, Reader_SeesOnlyCommitted) {
 TEST_F(StoreTest, Checkpoint_CopiesTheWalBackOffTheWritersThread) {
   StoreOptions o;
   o.checkpoint_wal_bytes = 8 * o.page_size;
-  auto opened = Store::Open(dir_ + "/a.db", o);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  Store& w = **opened;
+  auto store = OpenStore("a.db", o);
+  Store& w = *store;
   const std::string db = dir_ + "/a.db";
   const auto before = std::filesystem::file_size(db);
-  for (uint64_t i = 0; i < 8; ++i) {
-    ASSERT_TRUE(w.Begin().ok());
-    ASSERT_TRUE(w.PutChunk(2, i, std::string(64 * 1024, 'x')).ok());
-    w.SetMeta(Meta{i + 1, 3, 3});
-    ASSERT_TRUE(w.Commit().ok());
-  }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (w.TEST_checkpoints() == 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_GT(w.TEST_checkpoints(), 0u);
+  CommitChunks(w, 0, 8);
+  ASSERT_TRUE(Eventually([&] { return w.TEST_checkpoints() > 0; }));
   // The database file itself now holds the chunks, not only the WAL.
   EXPECT_GT(std::filesystem::file_size(db), before + 64 * 1024);
   auto r = OpenStore("a.db", /*read_only=*/true);
   EXPECT_EQ(r->ReadMeta()->applied_index, 8u);
   EXPECT_EQ(*r->Digest(), *w.Digest());
+}
+
+TEST_F(StoreTest, Writeback_StartsOnceTheWalGrewByTheStep) {
+  StoreOptions o;
+  o.wal_writeback_bytes = 16 * o.page_size;
+  auto store = OpenStore("a.db", o);
+  Store& w = *store;
+  EXPECT_EQ(w.TEST_writebacks(), 0u);
+  CommitChunks(w, 0, 8);  // At least 32 pages: a 64 KiB chunk spans four.
+  EXPECT_TRUE(Eventually([&] { return w.TEST_writebacks() > 0; }));
+}
+
+TEST_F(StoreTest, Writeback_CountsTheStepAnewOnceTheWalStartedOver) {
+  { auto w = OpenStore("a.db"); }
+  auto started = Checkpointer::Start(
+      dir_ + "/a.db", {.copy_pages = 1000, .writeback_pages = 32});
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  Checkpointer& c = **started;
+  c.WalGrew(40);
+  ASSERT_TRUE(Eventually([&] { return c.writebacks() == 1; }));
+  // A checkpoint let the writer start the WAL over from its beginning.
+  c.WalGrew(10);
+  c.WalGrew(33);
+  EXPECT_TRUE(Eventually([&] { return c.writebacks() == 2; }));
+}
+
+TEST_F(StoreTest, Writeback_NoneWhenTurnedOff) {
+  StoreOptions o;
+  o.wal_writeback_bytes = 0;
+  o.checkpoint_wal_bytes = 8 * o.page_size;
+  auto store = OpenStore("a.db", o);
+  Store& w = *store;
+  CommitChunks(w, 0, 8);
+  // The thread has run its loop since: a writeback would have come first.
+  ASSERT_TRUE(Eventually([&] { return w.TEST_checkpoints() > 0; }));
+  EXPECT_EQ(w.TEST_writebacks(), 0u);
+}
+
+TEST_F(StoreTest, Checkpointer_WritesToDiskInTheIdleIoClass) {
+  auto w = OpenStore("a.db");
+  EXPECT_TRUE(Eventually([] {
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name != "checkpoint") continue;
+      long tid = std::stol(task.path().filename().string());
+      long prio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
+      return prio >= 0 && IOPRIO_PRIO_CLASS(prio) == IOPRIO_CLASS_IDLE;
+    }
+    return false;
+  }));
 }
 
 TEST_F(StoreTest, Open_NewStoreUsesTheConfiguredPageSize) {
