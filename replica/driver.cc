@@ -177,7 +177,7 @@ class DriverImpl final : public Driver {
   StatusOr<NodeId> Change(const MembershipChange& change, int64_t now);
   void UpdatePeers();
   void SendMessages(Ready& ready, bool after_sync);
-  Status Append(const Ready& ready);
+  Status Append(Ready& ready);
   Status SyncVotes(const Ready& ready);
   void ReportVotes(const Ready& ready);
   void Deliver(Ready& ready);
@@ -255,11 +255,11 @@ void DriverImpl::Turn(Inputs inputs) {
     // Before anything of this Ready leaves: a write chosen in this turn is
     // acknowledged only after lease reads see its slot.
     PublishLocalReads(now);
+    ReportVotes(ready);
     // Records are appended (not yet synced) before any message leaves, so a
     // message carrying a value the core left in the log finds it there.
     Status persisted = Append(ready);
     if (persisted.ok()) {
-      ReportVotes(ready);
       SendMessages(ready, /*after_sync=*/false);
       persisted = SyncVotes(ready);
     }
@@ -370,16 +370,18 @@ void DriverImpl::Offer(std::string command, int64_t now) {
   }
 }
 
-Status DriverImpl::Append(const Ready& ready) {
+Status DriverImpl::Append(Ready& ready) {
   if (ready.metadata) {
     PAXOSFS_RETURN_IF_ERROR(log_->SetMetadata(EncodeMetadata(*ready.metadata)));
   }
   if (!ready.records.empty()) {
     std::vector<log::Entry> entries;
     entries.reserve(ready.records.size());
-    for (const LogRecord& r : ready.records) {
-      entries.push_back(
-          {r.slot, r.ballot.round, r.ballot.node, r.chosen, r.value});
+    // The records' values are not needed after this (votes were reported):
+    // moved, not copied.
+    for (LogRecord& r : ready.records) {
+      entries.push_back({r.slot, r.ballot.round, r.ballot.node, r.chosen,
+                         std::move(r.value)});
     }
     PAXOSFS_RETURN_IF_ERROR(log_->Append(entries));
   }

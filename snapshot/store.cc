@@ -181,8 +181,6 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                            std::to_string(options.vacuum_pages_per_commit) +
                            ")";
     }
-  }
-  if (!options.read_only) {
     PAXOSFS_RETURN_IF_ERROR(store->StartCheckpointer());
   }
   return store;

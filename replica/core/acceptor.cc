@@ -85,9 +85,9 @@ bool Core::AcceptLeader(const Message& m, NodeId /*from*/, int64_t now_ns) {
   return true;
 }
 
-void Core::HandleAccept(const Envelope& env, int64_t now_ns) {
+void Core::HandleAccept(Envelope& env, int64_t now_ns) {
   if (!IsAcceptor()) return;
-  const Message& m = env.msg;
+  Message& m = env.msg;
   Message r;
   r.type = MsgType::kAccepted;
   r.ballot = m.ballot;
@@ -99,13 +99,13 @@ void Core::HandleAccept(const Envelope& env, int64_t now_ns) {
     return;
   }
   AcceptLeader(m, env.from, now_ns);
-  for (const WireEntry& e : m.entries) {
+  for (WireEntry& e : m.entries) {
     r.entries.push_back(WireEntry{e.slot, m.ballot, false, {}});
     if (e.slot <= compacted_) continue;
     Slot& s = log_[e.slot];
     if (s.chosen) continue;
-    s = Slot{m.ballot, e.value, false};
     ready_.records.push_back(LogRecord{e.slot, m.ballot, false, e.value});
+    s = Slot{m.ballot, std::move(e.value), false};
   }
   r.ok = true;
   Send(env.from, r);

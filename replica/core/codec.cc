@@ -86,9 +86,15 @@ class Reader {
     return U64(n) && *n <= kMaxCount && *n <= in_.size() - pos_;
   }
   bool Bytes(std::string* b) {
+    std::string_view v;
+    if (!Bytes(&v)) return false;
+    b->assign(v);
+    return true;
+  }
+  bool Bytes(std::string_view* b) {
     uint64_t n = 0;
     if (!U64(&n) || n > in_.size() - pos_) return false;
-    b->assign(in_.substr(pos_, n));
+    *b = in_.substr(pos_, n);
     pos_ += n;
     return true;
   }
@@ -143,7 +149,9 @@ std::string EncodeValue(const Value& value) {
   return w.Take();
 }
 
-StatusOr<Value> DecodeValue(std::string_view bytes) {
+namespace {
+
+StatusOr<Value> DecodeValue(std::string_view bytes, bool commands) {
   Reader r(bytes);
   Value value;
   uint64_t kind = 0;
@@ -152,15 +160,27 @@ StatusOr<Value> DecodeValue(std::string_view bytes) {
   if (value.kind == Value::Kind::kBatch) {
     uint64_t n = 0;
     if (!r.Count(&n)) return Corrupt("batch");
-    value.commands.resize(n);
-    for (std::string& c : value.commands) {
+    if (commands) value.commands.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view c;
       if (!r.Bytes(&c)) return Corrupt("batch command");
+      if (commands) value.commands.emplace_back(c);
     }
   } else if (value.kind == Value::Kind::kConfig) {
     if (!r.Config(&value.config)) return Corrupt("config");
   }
   if (!r.Done()) return Corrupt("value (trailing bytes)");
   return value;
+}
+
+}  // namespace
+
+StatusOr<Value> DecodeValue(std::string_view bytes) {
+  return DecodeValue(bytes, /*commands=*/true);
+}
+
+StatusOr<Value> CheckValue(std::string_view bytes) {
+  return DecodeValue(bytes, /*commands=*/false);
 }
 
 std::string EncodeMessage(const Message& m) {

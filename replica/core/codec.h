@@ -14,6 +14,9 @@ namespace paxosfs::replica {
 
 std::string EncodeValue(const Value& value);
 StatusOr<Value> DecodeValue(std::string_view bytes);
+// Checks `bytes` exactly as DecodeValue does, but leaves a batch's commands
+// out of the result: they are skipped, not copied (a value may be MiBs).
+StatusOr<Value> CheckValue(std::string_view bytes);
 
 std::string EncodeMessage(const Message& msg);
 StatusOr<Message> DecodeMessage(std::string_view bytes);

@@ -105,7 +105,7 @@ bool Core::ConfigChangePending() const {
   return latest != 0 && latest + opt_.pipeline_window > chosen_prefix_ + 1;
 }
 
-void Core::Step(const Envelope& env, int64_t now_ns) {
+void Core::Step(Envelope env, int64_t now_ns) {
   PAXOSFS_CHECK(env.to == opt_.id);
   Dispatch(env, now_ns);
   DrainLocal(now_ns);
@@ -164,7 +164,7 @@ void Core::DrainLocal(int64_t now_ns) {
   }
 }
 
-void Core::Dispatch(const Envelope& env, int64_t now_ns) {
+void Core::Dispatch(Envelope& env, int64_t now_ns) {
   if (env.from != opt_.id) {
     uint64_t& peer = peer_commit_[env.from];
     peer = std::max(peer, env.msg.commit);

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -95,7 +96,9 @@ class Core {
   // The metadata a node of the genesis configuration writes at `init`.
   static Metadata BootstrapMetadata(const Config& genesis, NodeId id);
 
-  void Step(const Envelope& env, int64_t now_ns);
+  // By value: an accept's values move into the core instead of being
+  // copied (they may be MiBs).
+  void Step(Envelope env, int64_t now_ns);
   void Tick(int64_t now_ns);
 
   // Queues an application command (leader only). Unavailable elsewhere:
@@ -202,7 +205,7 @@ class Core {
   // core.cc
   void Send(NodeId to, Message msg);
   void DrainLocal(int64_t now_ns);
-  void Dispatch(const Envelope& env, int64_t now_ns);
+  void Dispatch(Envelope& env, int64_t now_ns);
   void ResetElectionTimer(int64_t now_ns);
   void SetPromised(Ballot b);
   void NoteRound(const Ballot& b);
@@ -215,7 +218,7 @@ class Core {
   void HandlePreVote(const Envelope& env, int64_t now_ns);
   void HandlePreVoteReply(const Envelope& env, int64_t now_ns);
   void HandlePrepare(const Envelope& env, int64_t now_ns);
-  void HandleAccept(const Envelope& env, int64_t now_ns);
+  void HandleAccept(Envelope& env, int64_t now_ns);
   void HandleHeartbeat(const Envelope& env, int64_t now_ns);
   void HandleCommit(const Envelope& env);
   bool AcceptLeader(const Message& m, NodeId from, int64_t now_ns);
@@ -238,7 +241,7 @@ class Core {
   int64_t TrustedSpan(int64_t ns) const;
   bool StepDownIfHigher(const Message& m);
   // learner.cc
-  void MarkChosen(uint64_t slot, const Ballot& ballot, std::string value);
+  void MarkChosen(uint64_t slot, const Ballot& ballot, std::string_view value);
   static WireEntry EntryOf(uint64_t slot, const Slot& s);
   void ApplyCommit(const Ballot& ballot, uint64_t commit);
   void AdvancePrefix();

@@ -267,7 +267,7 @@ void Core::ChooseIfAccepted(uint64_t slot, int64_t now_ns) {
   }
   std::string value = std::move(it->second.value);
   leader_state_->inflight.erase(it);
-  MarkChosen(slot, leader_state_->ballot, std::move(value));
+  MarkChosen(slot, leader_state_->ballot, value);
 }
 
 void Core::HandleHeartbeatReply(const Envelope& env, int64_t /*now_ns*/) {

@@ -9,7 +9,8 @@
 
 namespace paxosfs::replica {
 
-void Core::MarkChosen(uint64_t slot, const Ballot& ballot, std::string value) {
+void Core::MarkChosen(uint64_t slot, const Ballot& ballot,
+                      std::string_view value) {
   if (slot <= compacted_) return;
   auto existing = log_.find(slot);
   if (existing != log_.end() && existing->second.chosen) {
@@ -20,13 +21,22 @@ void Core::MarkChosen(uint64_t slot, const Ballot& ballot, std::string value) {
         "two values chosen for one slot");
     return;
   }
-  StatusOr<Value> v = DecodeValue(value);
+  StatusOr<Value> v = CheckValue(value);
   // Peer bytes: a value that does not decode was damaged or forged on its
   // way, so it is not learned here (every chosen value can be learned again
   // from a quorum) rather than stopping the node.
   if (!v.ok()) return;
-  log_[slot] = Slot{ballot, value, true};
-  ready_.records.push_back(LogRecord{slot, ballot, true, std::move(value)});
+  // A leader proposes one value per slot per ballot, so a slot accepted in
+  // the ballot that chose it already holds the value: no copy of its MiBs.
+  if (existing != log_.end() && existing->second.ballot == ballot) {
+    existing->second.chosen = true;
+  } else {
+    existing =
+        log_.insert_or_assign(slot, Slot{ballot, std::string(value), true})
+            .first;
+  }
+  ready_.records.push_back(
+      LogRecord{slot, ballot, true, existing->second.value});
   if (v->kind == Value::Kind::kConfig) {
     configs_[slot] = v->config;
     metadata_dirty_ = true;

@@ -1,6 +1,7 @@
 // Peer messages come off the network and values and metadata off the disk:
 // each decoder must turn any bytes into a value or a Status, and what it
 // accepts must re-encode to bytes it decodes back to the same value.
+// CheckValue must accept exactly what DecodeValue accepts.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -37,6 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   CheckRoundTrip(bytes, DecodeMessage, EncodeMessage);
   CheckRoundTrip(bytes, DecodeValue, EncodeValue);
+  // The check the learner makes must agree with the full decode.
+  PAXOSFS_CHECK(CheckValue(bytes).ok() == DecodeValue(bytes).ok());
   CheckRoundTrip(bytes, DecodeMetadata, EncodeMetadata);
   return 0;
 }

@@ -53,6 +53,21 @@ TEST(Codec, ValueAndMetadataRoundTrip) {
   EXPECT_EQ(back->configs, meta.configs);
 }
 
+TEST(Codec, CheckValue_AcceptsWhatDecodeDoesWithoutTheCommands) {
+  Value batch{Value::Kind::kBatch, {"x", "", "yz"}, {}};
+  std::string bytes = EncodeValue(batch);
+  StatusOr<Value> checked = CheckValue(bytes);
+  ASSERT_TRUE(checked.ok());
+  EXPECT_EQ(checked->kind, Value::Kind::kBatch);
+  EXPECT_TRUE(checked->commands.empty());
+  Value config{Value::Kind::kConfig, {}, {{{1, 11}}, {}, {{1, "a"}}, 2}};
+  EXPECT_EQ(CheckValue(EncodeValue(config))->config, config.config);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(CheckValue(bytes.substr(0, n)).ok()) << n;
+  }
+  EXPECT_FALSE(CheckValue(bytes + "x").ok());
+}
+
 TEST(Codec, ConfigAddressesMustBeInIdOrder) {
   Value config{Value::Kind::kConfig, {}, {{{1, 11}}, {}, {{1, "a"}}, 2}};
   std::string bytes = EncodeValue(config);
