@@ -28,7 +28,9 @@ void Core::MarkChosen(uint64_t slot, const Ballot& ballot,
   if (!v.ok()) return;
   // A leader proposes one value per slot per ballot, so a slot accepted in
   // the ballot that chose it already holds the value: no copy of its MiBs.
-  if (existing != log_.end() && existing->second.ballot == ballot) {
+  // (The length check is free and keeps a slot never accepted out.)
+  if (existing != log_.end() && existing->second.ballot == ballot &&
+      existing->second.value.size() == value.size()) {
     existing->second.chosen = true;
   } else {
     existing =
