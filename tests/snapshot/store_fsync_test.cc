@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "snapshot/store.h"
 #include "tests/eventually.h"
+#include "tests/snapshot/store_test_util.h"
 
 namespace paxosfs::snapshot {
 namespace {
@@ -90,14 +91,9 @@ int WrappedOpen(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags,
   return rc;
 }
 
-class StoreFsyncTest : public ::testing::Test {
+class StoreFsyncTest : public snapshot::testing::StoreTest {
  protected:
   StoreFsyncTest() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "paxosfs-store-XXXXXX")
-            .string();
-    PAXOSFS_CHECK(mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
     real_vfs = sqlite3_vfs_find(nullptr);
     vfs_ = *real_vfs;
     vfs_.zName = "paxosfs-fail-sync";
@@ -110,7 +106,6 @@ class StoreFsyncTest : public ::testing::Test {
     fail_sync = false;
     sqlite3_vfs_unregister(&vfs_);
     sqlite3_vfs_register(real_vfs, /*makeDflt=*/1);
-    std::filesystem::remove_all(dir_);
   }
   Status CommitIndex(Store* store, uint64_t index, bool durable = true) {
     PAXOSFS_RETURN_IF_ERROR(store->Begin(durable));
@@ -120,7 +115,6 @@ class StoreFsyncTest : public ::testing::Test {
     return store->Commit();
   }
   sqlite3_vfs vfs_;
-  std::string dir_;
 };
 
 TEST_F(StoreFsyncTest, Commit_FsyncFails_StoreStaysFailedUntilReopened) {
@@ -148,7 +142,7 @@ TEST_F(StoreFsyncTest, Commit_FsyncFails_StoreStaysFailedUntilReopened) {
   EXPECT_TRUE(CommitIndex(reopened->get(), applied + 1).ok());
 }
 
-using testing::Eventually;
+using ::paxosfs::testing::Eventually;
 
 StoreOptions BackgroundSync() {
   StoreOptions o;

@@ -1,99 +1,20 @@
 #include "snapshot/store.h"
 
 #include <fcntl.h>
-#include <linux/ioprio.h>
 #include <sqlite3.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <thread>
 
 #include "common/checksum.h"
 #include "gtest/gtest.h"
-#include "snapshot/checkpointer.h"
+#include "tests/snapshot/store_test_util.h"
 
 namespace paxosfs::snapshot {
 namespace {
 
-// Polls `done` for up to 10 s.
-bool Eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-// Commits chunks `first`.. of 64 KiB to key 2, one per transaction.
-void CommitChunks(Store& w, uint64_t first, uint64_t count) {
-  for (uint64_t i = first; i < first + count; ++i) {
-    ASSERT_TRUE(w.Begin().ok());
-    ASSERT_TRUE(w.PutChunk(2, i, std::string(64 * 1024, 'x')).ok());
-    w.SetMeta(Meta{i + 1, 3, 3});
-    ASSERT_TRUE(w.Commit().ok());
-  }
-}
-
-class StoreTest : public ::testing::Test {
- protected:
-  StoreTest() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "paxosfs-store-XXXXXX")
-            .string();
-    PAXOSFS_CHECK(mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
-  }
-  ~StoreTest() override { std::filesystem::remove_all(dir_); }
-  std::unique_ptr<Store> OpenStore(const std::string& name,
-                                   const StoreOptions& options) {
-    auto s = Store::Open(dir_ + "/" + name, options);
-    PAXOSFS_CHECK_MSG(s.ok(), s.status().ToString().c_str());
-    return std::move(*s);
-  }
-  std::unique_ptr<Store> OpenStore(const std::string& name,
-                                   bool read_only = false) {
-    StoreOptions o;
-    o.read_only = read_only;
-    return OpenStore(name, o);
-  }
-  // A writer that returns at most 16 free pages per commit, however few.
-  std::unique_ptr<Store> OpenVacuuming(const std::string& name) {
-    StoreOptions o;
-    o.vacuum_pages_per_commit = 16;
-    o.vacuum_min_free_pages = 1;
-    return OpenStore(name, o);
-  }
-  // A pragma's first value, as text, read from the committed file.
-  std::string PragmaText(const std::string& name, const char* pragma) {
-    sqlite3* db = nullptr;
-    PAXOSFS_CHECK(sqlite3_open((dir_ + "/" + name).c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    PAXOSFS_CHECK(sqlite3_prepare_v2(db, pragma, -1, &st, nullptr) ==
-                  SQLITE_OK);
-    PAXOSFS_CHECK(sqlite3_step(st) == SQLITE_ROW);
-    std::string value(
-        reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return value;
-  }
-  int64_t Pragma(const std::string& name, const char* pragma) {
-    return std::stoll(PragmaText(name, pragma));
-  }
-  // Runs raw SQL on the file behind the store's back.
-  void Tamper(const std::string& name, const char* sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/" + name).c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
-  std::string dir_;
-};
+using testing::StoreTest;
 
 TEST_F(StoreTest, Open_CreatesRootAtIndexZero) {
   auto s = OpenStore("a.db");
@@ -328,75 +249,6 @@ TEST_F(StoreTest, Reader_SeesOnlyCommitted) {
   EXPECT_EQ(*r->Digest(), *w->Digest());
 }
 
-TEST_F(StoreTest, Checkpoint_CopiesTheWalBackOffTheWritersThread) {
-  StoreOptions o;
-  o.checkpoint_wal_bytes = 8 * o.page_size;
-  auto store = OpenStore("a.db", o);
-  Store& w = *store;
-  const std::string db = dir_ + "/a.db";
-  const auto before = std::filesystem::file_size(db);
-  CommitChunks(w, 0, 8);
-  ASSERT_TRUE(Eventually([&] { return w.TEST_checkpoints() > 0; }));
-  // The database file itself now holds the chunks, not only the WAL.
-  EXPECT_GT(std::filesystem::file_size(db), before + 64 * 1024);
-  auto r = OpenStore("a.db", /*read_only=*/true);
-  EXPECT_EQ(r->ReadMeta()->applied_index, 8u);
-  EXPECT_EQ(*r->Digest(), *w.Digest());
-}
-
-TEST_F(StoreTest, Writeback_StartsOnceTheWalGrewByTheStep) {
-  StoreOptions o;
-  o.wal_writeback_bytes = 16 * o.page_size;
-  auto store = OpenStore("a.db", o);
-  Store& w = *store;
-  EXPECT_EQ(w.TEST_writebacks(), 0u);
-  CommitChunks(w, 0, 8);  // At least 32 pages: a 64 KiB chunk spans four.
-  EXPECT_TRUE(Eventually([&] { return w.TEST_writebacks() > 0; }));
-}
-
-TEST_F(StoreTest, Writeback_CountsTheStepAnewOnceTheWalStartedOver) {
-  { auto w = OpenStore("a.db"); }
-  auto started = Checkpointer::Start(
-      dir_ + "/a.db", {.copy_pages = 1000, .writeback_pages = 32});
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  Checkpointer& c = **started;
-  c.WalGrew(40);
-  ASSERT_TRUE(Eventually([&] { return c.writebacks() == 1; }));
-  // A checkpoint let the writer start the WAL over from its beginning.
-  c.WalGrew(10);
-  c.WalGrew(33);
-  EXPECT_TRUE(Eventually([&] { return c.writebacks() == 2; }));
-}
-
-TEST_F(StoreTest, Writeback_NoneWhenTurnedOff) {
-  StoreOptions o;
-  o.wal_writeback_bytes = 0;
-  o.checkpoint_wal_bytes = 8 * o.page_size;
-  auto store = OpenStore("a.db", o);
-  Store& w = *store;
-  CommitChunks(w, 0, 8);
-  // The thread has run its loop since: a writeback would have come first.
-  ASSERT_TRUE(Eventually([&] { return w.TEST_checkpoints() > 0; }));
-  EXPECT_EQ(w.TEST_writebacks(), 0u);
-}
-
-TEST_F(StoreTest, Checkpointer_WritesToDiskInTheIdleIoClass) {
-  auto w = OpenStore("a.db");
-  EXPECT_TRUE(Eventually([] {
-    for (const auto& task :
-         std::filesystem::directory_iterator("/proc/self/task")) {
-      std::ifstream comm(task.path() / "comm");
-      std::string name;
-      std::getline(comm, name);
-      if (name != "checkpoint") continue;
-      long tid = std::stol(task.path().filename().string());
-      long prio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
-      return prio >= 0 && IOPRIO_PRIO_CLASS(prio) == IOPRIO_CLASS_IDLE;
-    }
-    return false;
-  }));
-}
-
 TEST_F(StoreTest, Open_NewStoreUsesTheConfiguredPageSize) {
   { auto w = OpenStore("a.db"); }
   sqlite3* db = nullptr;
@@ -408,15 +260,6 @@ TEST_F(StoreTest, Open_NewStoreUsesTheConfiguredPageSize) {
   EXPECT_EQ(sqlite3_column_int(st, 0), 16 * 1024);
   sqlite3_finalize(st);
   sqlite3_close(db);
-}
-
-TEST_F(StoreTest, Checkpoint_NotBeforeTheTrigger) {
-  auto w = OpenStore("a.db");  // Default trigger: 8 MiB of WAL.
-  ASSERT_TRUE(w->Begin().ok());
-  ASSERT_TRUE(w->PutChunk(2, 0, std::string(64 * 1024, 'x')).ok());
-  w->SetMeta(Meta{1, 3, 3});
-  ASSERT_TRUE(w->Commit().ok());
-  EXPECT_EQ(w->TEST_checkpoints(), 0u);
 }
 
 TEST_F(StoreTest, OverwriteChunk_InPlaceOnlyWithinTheChunk) {
