@@ -47,14 +47,16 @@ struct sqlite3;
 
 namespace paxosfs::snapshot {
 
+// Store::StartCheckpointer derives these from StoreOptions (where the
+// defaults and their reasons live), in pages of the store.
 struct CheckpointerOptions {
   // WAL pages after a commit that start a checkpoint.
-  int copy_pages = 512;
+  int copy_pages = 0;
   // WAL growth, in pages, that starts a writeback; 0: none.
-  int writeback_pages = 64;
+  int writeback_pages = 0;
   // Background fsync interval; 0: none (the writer's durable commits are
   // the only ones).
-  int sync_every_ms = 2000;
+  int sync_every_ms = 0;
 };
 
 class Checkpointer {
