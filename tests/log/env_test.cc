@@ -1,7 +1,10 @@
 #include "log/env.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -74,6 +77,60 @@ TEST_F(PosixEnvTest, Read_PastEnd_ShortAndOffset) {
   EXPECT_EQ(out, "789");
   ASSERT_TRUE((*f)->Read(20, 4, &out).ok());
   EXPECT_EQ(out, "");
+}
+
+// Which 4 KiB pages of `name` are in the page cache.
+std::vector<bool> CachedPages(const std::string& name, size_t bytes) {
+  std::vector<bool> out;
+  int fd = open(name.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return out;
+  void* map = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  EXPECT_NE(map, MAP_FAILED);
+  if (map == MAP_FAILED) return out;
+  std::vector<unsigned char> vec((bytes + 4095) / 4096);
+  EXPECT_EQ(mincore(map, bytes, vec.data()), 0);
+  munmap(map, bytes);
+  for (unsigned char v : vec) out.push_back((v & 1) != 0);
+  return out;
+}
+
+// Synced log pages leave the page cache (nothing reads them back in the hot
+// path), except the last 256 KiB, which appends may still be batching.
+TEST_F(PosixEnvTest, Sync_DropsSyncedPagesButTheTail) {
+  const std::string name = dir_ + "/log";
+  const std::string piece(64 << 10, 'x');
+  {
+    StatusOr<std::unique_ptr<WritableFile>> f = env_->NewWritableFile(name);
+    ASSERT_TRUE(f.ok());
+    for (int i = 0; i < 32; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+  }
+  std::vector<bool> cached = CachedPages(name, 2 << 20);
+  ASSERT_EQ(cached.size(), 512u);
+  EXPECT_EQ(std::count(cached.begin(), cached.begin() + 448, true), 0);
+  EXPECT_EQ(std::count(cached.begin() + 448, cached.end(), true), 64);
+
+  // A reopened file counts from its end: what it held before stays.
+  StatusOr<std::unique_ptr<WritableFile>> f = env_->NewAppendableFile(name);
+  ASSERT_TRUE(f.ok());
+  for (int i = 0; i < 32; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  cached = CachedPages(name, 4 << 20);
+  ASSERT_EQ(cached.size(), 1024u);
+  EXPECT_EQ(std::count(cached.begin() + 448, cached.begin() + 512, true), 64);
+  EXPECT_EQ(std::count(cached.begin() + 512, cached.begin() + 960, true), 0);
+  EXPECT_EQ(std::count(cached.begin() + 960, cached.end(), true), 64);
+  EXPECT_EQ(ReadAll(env_, name).size(), 1u << 20);  // ReadAll reads 1 MiB.
+}
+
+// Fewer than a step of new bytes: no call, everything stays cached.
+TEST_F(PosixEnvTest, Sync_KeepsPagesUntilAStepIsSynced) {
+  const std::string name = dir_ + "/log";
+  WriteFile(env_, name, std::string((1 << 20) + (128 << 10), 'x'), true);
+  std::vector<bool> cached = CachedPages(name, (1 << 20) + (128 << 10));
+  EXPECT_EQ(std::count(cached.begin(), cached.end(), true), 288);
 }
 
 // /dev/full fails every write with ENOSPC: the Status must say NoSpace.
