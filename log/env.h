@@ -85,6 +85,11 @@ class Env {
 };
 
 // The real file system. Returns a process-wide instance; never deleted.
+// Its writable files drop what they synced from the page cache, trailing
+// their end by kPosixCacheLagBytes, at most once per kPosixDropStepBytes
+// (log/README.md, "Page cache").
 Env* PosixEnv();
+inline constexpr uint64_t kPosixCacheLagBytes = 8 << 20;
+inline constexpr uint64_t kPosixDropStepBytes = 1 << 20;
 
 }  // namespace paxosfs::log

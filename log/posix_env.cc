@@ -20,12 +20,14 @@ Status ErrnoStatus(std::string_view call, const std::string& name, int err) {
   return Status::IOError(message);
 }
 
-// Drops what it made durable from the page cache. Nothing in the hot path
-// reads a log back: committed values reach the state machine from memory;
-// only catch-up, promises and recovery read the disk. Left cached, a log
-// fills memory with pages nobody reads and every append takes fresh ones;
-// dropped, appends reuse the pages just freed, at a fraction of the kernel
-// time (log/README.md, "Page cache").
+// Drops what it made durable from the page cache, trailing the end by
+// kPosixCacheLagBytes. Committed values reach the state machine from memory;
+// only catch-up replies (learners pulling from their tree parent, a peer
+// that fell behind), promises and recovery read the log, and the first
+// mostly read what was just written: the lag keeps that cached. Left
+// cached, a log fills memory with pages nobody reads and every append
+// takes fresh ones; dropped, appends reuse the pages just freed, at a
+// fraction of the kernel time (log/README.md, "Page cache").
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string name, int fd, uint64_t size)
@@ -48,13 +50,10 @@ class PosixWritableFile final : public WritableFile {
   Status Sync() override {
     if (fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", name_, errno);
     // The advice only frees clean pages, so it changes nothing durable.
-    // It trails the end by kDropLagBytes: pages written that recently may
-    // still sit in another CPU's LRU batch, and reaching them costs an
-    // interrupt to every CPU. kDropStepBytes spreads the call over many
-    // small appends.
-    if (size_ < kDropLagBytes) return Status::Ok();
-    const uint64_t end = (size_ - kDropLagBytes) & ~(kPageBytes - 1);
-    if (end >= dropped_ + kDropStepBytes) {
+    // The step spreads the call over many small appends.
+    if (size_ < kPosixCacheLagBytes) return Status::Ok();
+    const uint64_t end = (size_ - kPosixCacheLagBytes) & ~(kPageBytes - 1);
+    if (end >= dropped_ + kPosixDropStepBytes) {
       (void)posix_fadvise(fd_, static_cast<off_t>(dropped_),
                           static_cast<off_t>(end - dropped_),
                           POSIX_FADV_DONTNEED);
@@ -65,8 +64,6 @@ class PosixWritableFile final : public WritableFile {
 
  private:
   static constexpr uint64_t kPageBytes = 4096;
-  static constexpr uint64_t kDropLagBytes = 256 << 10;
-  static constexpr uint64_t kDropStepBytes = 1 << 20;
   const std::string name_;
   const int fd_;
   uint64_t size_;     // Bytes in the file.

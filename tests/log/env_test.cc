@@ -96,41 +96,57 @@ std::vector<bool> CachedPages(const std::string& name, size_t bytes) {
   return out;
 }
 
-// Synced log pages leave the page cache (nothing reads them back in the hot
-// path), except the last 256 KiB, which appends may still be batching.
-TEST_F(PosixEnvTest, Sync_DropsSyncedPagesButTheTail) {
+// Synced log pages leave the page cache, except the newest
+// kPosixCacheLagBytes, which catch-up replies still read.
+TEST_F(PosixEnvTest, Sync_DropsSyncedPagesBehindTheLag) {
   const std::string name = dir_ + "/log";
   const std::string piece(64 << 10, 'x');
+  const size_t lag_pages = kPosixCacheLagBytes / 4096;
+  const size_t step_pages = kPosixDropStepBytes / 4096;
+  const size_t pieces =
+      (kPosixCacheLagBytes + 2 * kPosixDropStepBytes) / piece.size();
   {
     StatusOr<std::unique_ptr<WritableFile>> f = env_->NewWritableFile(name);
     ASSERT_TRUE(f.ok());
-    for (int i = 0; i < 32; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
+    for (size_t i = 0; i < pieces; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
     ASSERT_TRUE((*f)->Sync().ok());
   }
-  std::vector<bool> cached = CachedPages(name, 2 << 20);
-  ASSERT_EQ(cached.size(), 512u);
-  EXPECT_EQ(std::count(cached.begin(), cached.begin() + 448, true), 0);
-  EXPECT_EQ(std::count(cached.begin() + 448, cached.end(), true), 64);
+  const size_t first = lag_pages + 2 * step_pages;
+  std::vector<bool> cached = CachedPages(name, first * 4096);
+  ASSERT_EQ(cached.size(), first);
+  EXPECT_EQ(std::count(cached.begin(), cached.begin() + 2 * step_pages, true),
+            0);
+  EXPECT_EQ(std::count(cached.begin() + 2 * step_pages, cached.end(), true),
+            static_cast<long>(lag_pages));
 
   // A reopened file counts from its end: what it held before stays.
   StatusOr<std::unique_ptr<WritableFile>> f = env_->NewAppendableFile(name);
   ASSERT_TRUE(f.ok());
-  for (int i = 0; i < 32; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
+  for (size_t i = 0; i < pieces; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
   ASSERT_TRUE((*f)->Sync().ok());
-  cached = CachedPages(name, 4 << 20);
-  ASSERT_EQ(cached.size(), 1024u);
-  EXPECT_EQ(std::count(cached.begin() + 448, cached.begin() + 512, true), 64);
-  EXPECT_EQ(std::count(cached.begin() + 512, cached.begin() + 960, true), 0);
-  EXPECT_EQ(std::count(cached.begin() + 960, cached.end(), true), 64);
-  EXPECT_EQ(ReadAll(env_, name).size(), 1u << 20);  // ReadAll reads 1 MiB.
+  cached = CachedPages(name, 2 * first * 4096);
+  ASSERT_EQ(cached.size(), 2 * first);
+  EXPECT_EQ(
+      std::count(cached.begin() + 2 * step_pages, cached.begin() + first, true),
+      static_cast<long>(lag_pages));
+  EXPECT_EQ(std::count(cached.begin() + first,
+                       cached.begin() + first + 2 * step_pages, true),
+            0);
+  EXPECT_EQ(
+      std::count(cached.begin() + first + 2 * step_pages, cached.end(), true),
+      static_cast<long>(lag_pages));
+  // Dropped pages read back from the disk.
+  EXPECT_EQ(ReadAll(env_, name), std::string(1 << 20, 'x'));
 }
 
-// Fewer than a step of new bytes: no call, everything stays cached.
+// Less than a step behind the lag: no call, everything stays cached.
 TEST_F(PosixEnvTest, Sync_KeepsPagesUntilAStepIsSynced) {
   const std::string name = dir_ + "/log";
-  WriteFile(env_, name, std::string((1 << 20) + (128 << 10), 'x'), true);
-  std::vector<bool> cached = CachedPages(name, (1 << 20) + (128 << 10));
-  EXPECT_EQ(std::count(cached.begin(), cached.end(), true), 288);
+  const size_t bytes = kPosixCacheLagBytes + kPosixDropStepBytes / 2;
+  WriteFile(env_, name, std::string(bytes, 'x'), true);
+  std::vector<bool> cached = CachedPages(name, bytes);
+  EXPECT_EQ(std::count(cached.begin(), cached.end(), true),
+            static_cast<long>(bytes / 4096));
 }
 
 // /dev/full fails every write with ENOSPC: the Status must say NoSpace.
