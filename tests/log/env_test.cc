@@ -96,45 +96,38 @@ std::vector<bool> CachedPages(const std::string& name, size_t bytes) {
   return out;
 }
 
+// How many of pages [from, to) are cached.
+long CachedIn(const std::vector<bool>& cached, size_t from, size_t to) {
+  return std::count(cached.begin() + from, cached.begin() + to, true);
+}
+
 // Synced log pages leave the page cache, except the newest
 // kPosixCacheLagBytes, which catch-up replies still read.
 TEST_F(PosixEnvTest, Sync_DropsSyncedPagesBehindTheLag) {
   const std::string name = dir_ + "/log";
-  const std::string piece(64 << 10, 'x');
   const size_t lag_pages = kPosixCacheLagBytes / 4096;
   const size_t step_pages = kPosixDropStepBytes / 4096;
-  const size_t pieces =
-      (kPosixCacheLagBytes + 2 * kPosixDropStepBytes) / piece.size();
-  {
-    StatusOr<std::unique_ptr<WritableFile>> f = env_->NewWritableFile(name);
-    ASSERT_TRUE(f.ok());
-    for (size_t i = 0; i < pieces; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
-    ASSERT_TRUE((*f)->Sync().ok());
-  }
   const size_t first = lag_pages + 2 * step_pages;
+  const std::string bytes(first * 4096, 'x');
+  WriteFile(env_, name, bytes, true);
   std::vector<bool> cached = CachedPages(name, first * 4096);
   ASSERT_EQ(cached.size(), first);
-  EXPECT_EQ(std::count(cached.begin(), cached.begin() + 2 * step_pages, true),
-            0);
-  EXPECT_EQ(std::count(cached.begin() + 2 * step_pages, cached.end(), true),
+  EXPECT_EQ(CachedIn(cached, 0, 2 * step_pages), 0);
+  EXPECT_EQ(CachedIn(cached, 2 * step_pages, first),
             static_cast<long>(lag_pages));
 
   // A reopened file counts from its end: what it held before stays.
   StatusOr<std::unique_ptr<WritableFile>> f = env_->NewAppendableFile(name);
   ASSERT_TRUE(f.ok());
-  for (size_t i = 0; i < pieces; ++i) ASSERT_TRUE((*f)->Append(piece).ok());
+  ASSERT_TRUE((*f)->Append(bytes).ok());
   ASSERT_TRUE((*f)->Sync().ok());
   cached = CachedPages(name, 2 * first * 4096);
   ASSERT_EQ(cached.size(), 2 * first);
-  EXPECT_EQ(
-      std::count(cached.begin() + 2 * step_pages, cached.begin() + first, true),
-      static_cast<long>(lag_pages));
-  EXPECT_EQ(std::count(cached.begin() + first,
-                       cached.begin() + first + 2 * step_pages, true),
-            0);
-  EXPECT_EQ(
-      std::count(cached.begin() + first + 2 * step_pages, cached.end(), true),
-      static_cast<long>(lag_pages));
+  EXPECT_EQ(CachedIn(cached, 2 * step_pages, first),
+            static_cast<long>(lag_pages));
+  EXPECT_EQ(CachedIn(cached, first, first + 2 * step_pages), 0);
+  EXPECT_EQ(CachedIn(cached, first + 2 * step_pages, 2 * first),
+            static_cast<long>(lag_pages));
   // Dropped pages read back from the disk.
   EXPECT_EQ(ReadAll(env_, name), std::string(1 << 20, 'x'));
 }
@@ -145,7 +138,7 @@ TEST_F(PosixEnvTest, Sync_KeepsPagesUntilAStepIsSynced) {
   const size_t bytes = kPosixCacheLagBytes + kPosixDropStepBytes / 2;
   WriteFile(env_, name, std::string(bytes, 'x'), true);
   std::vector<bool> cached = CachedPages(name, bytes);
-  EXPECT_EQ(std::count(cached.begin(), cached.end(), true),
+  EXPECT_EQ(CachedIn(cached, 0, cached.size()),
             static_cast<long>(bytes / 4096));
 }
 

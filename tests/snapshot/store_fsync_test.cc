@@ -5,7 +5,6 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <filesystem>
 
 #include "gtest/gtest.h"
 #include "snapshot/store.h"
