@@ -1,6 +1,10 @@
 #include "replica/transport/peer_transport.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -152,6 +156,49 @@ TEST(TransportTest, PeerRestart_Reconnects) {
     return !ib2.messages().empty();
   }));
   EXPECT_EQ(ib2.messages()[0].second, "after");
+}
+
+TEST(TransportTest, SetPeer_NewAddress_MovesTheStream) {
+  Inbox ia, ib1, ib2;
+  auto a = StartNode(1, &ia);
+  auto b1 = StartNode(2, &ib1);
+  auto b2 = StartNode(2, &ib2);
+  ASSERT_TRUE(a && b1 && b2);
+  a->SetPeer(2, Addr(*b1));
+  ASSERT_TRUE(a->Send(2, "to b1"));
+  ASSERT_TRUE(ib1.WaitForCount(1));
+  a->SetPeer(2, Addr(*b2));
+  ASSERT_TRUE(Eventually([&] {
+    a->Send(2, "to b2");
+    return !ib2.messages().empty();
+  }));
+  EXPECT_EQ(ib2.messages()[0].second, "to b2");
+  for (const auto& [from, body] : ib1.messages()) EXPECT_EQ(body, "to b1");
+}
+
+// A peer that accepts the connection but never reads: stream writes stall
+// once the socket buffers and flow-control windows are full. Removing the
+// peer must still return, cancelling the write in flight.
+TEST(TransportTest, RemovePeer_WriteStalledOnSilentPeer_Returns) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  Inbox ia;
+  auto a = StartNode(1, &ia);
+  ASSERT_TRUE(a);
+  a->SetPeer(2, "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+  ASSERT_TRUE(a->Send(2, std::string(32 << 20, 'x')));
+  auto start = std::chrono::steady_clock::now();
+  a->RemovePeer(2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
+  EXPECT_FALSE(a->Send(2, "gone"));
+  close(listener);
 }
 
 TEST(TransportTest, Start_PortInUse_ClearError) {
