@@ -48,6 +48,10 @@ class CountingEnv final : public Env {
       env_->syncs_.fetch_add(1);
       return base_->Sync();
     }
+    Status Seal() override {
+      env_->syncs_.fetch_add(1);
+      return base_->Seal();
+    }
 
    private:
     std::unique_ptr<WritableFile> base_;

@@ -9,6 +9,9 @@
 // returned OK; a file's existence, removal or new name is durable once
 // SyncDir() on its directory returned OK. After a crash, a file holds its
 // synced bytes followed by some prefix (possibly empty) of its unsynced bytes.
+// A writable file may also hold zeros past its appended bytes (PosixEnv
+// writes them ahead of small appends) until Seal(); unsynced bytes written
+// over such zeros may then be missing whole sectors at a time.
 //
 // Errors: ENOSPC and EDQUOT become Status::NoSpace, ENOENT NotFound, anything
 // else IOError; messages name the file and the failed call.
@@ -36,6 +39,10 @@ class WritableFile {
   // state of the unsynced bytes is unknown; callers must not retry it as if
   // nothing happened (see log/README.md, "fsync failures").
   virtual Status Sync() = 0;
+  // Sync(), then cuts anything the file holds past its appended bytes and
+  // makes that durable: call it before leaving a file for good, so only the
+  // file written last can end in zeros.
+  virtual Status Seal() { return Sync(); }
 };
 
 class RandomAccessFile {
@@ -59,7 +66,8 @@ class Env {
   // Creates `name`, or truncates it to zero bytes if it exists.
   virtual StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& name) = 0;
-  // Opens an existing file for appending at its end.
+  // Opens an existing file for appending at its end (zeros left by a
+  // file that was not sealed count as bytes: cut them first).
   virtual StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& name) = 0;
   virtual StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
@@ -87,9 +95,14 @@ class Env {
 // The real file system. Returns a process-wide instance; never deleted.
 // Its writable files drop what they synced from the page cache, trailing
 // their end by kPosixCacheLagBytes, at most once per kPosixDropStepBytes
-// (log/README.md, "Page cache").
+// (log/README.md, "Page cache"). After a sync of fewer than
+// kPosixZeroAheadBatchBytes, they keep kPosixZeroAheadBytes of zeros written
+// past their end, so that the next small syncs overwrite allocated blocks
+// instead of growing the file ("Zeros ahead").
 Env* PosixEnv();
 inline constexpr uint64_t kPosixCacheLagBytes = 8 << 20;
 inline constexpr uint64_t kPosixDropStepBytes = 1 << 20;
+inline constexpr uint64_t kPosixZeroAheadBytes = 1 << 20;
+inline constexpr uint64_t kPosixZeroAheadBatchBytes = 64 << 10;
 
 }  // namespace paxosfs::log

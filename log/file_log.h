@@ -30,6 +30,9 @@ struct RecoveryReport {
   uint64_t records = 0;         // Valid records replayed.
   uint64_t torn_bytes_cut = 0;  // Bytes of an unfinished write removed.
   std::string torn_segment;     // The file they were cut from, if any.
+  // Zeros removed from the newest segment's end: written ahead of appends
+  // (PosixEnv) or by a file system that grew the file before a write.
+  uint64_t zero_bytes_cut = 0;
 };
 
 // Opens the log in `dir` (created if missing), replaying every segment.

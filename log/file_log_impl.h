@@ -108,12 +108,15 @@ class FileLog final : public Log {
   Status RemoveSegments(const std::vector<uint64_t>& segments);
 
   // Recovery steps (file_log_recovery.cc).
-  Status ReplaySegment(uint64_t segment, bool last, uint64_t* good_end);
+  // How the newest segment ends past its last good record.
+  enum class Tail { kNone, kZeros, kTorn };
+  Status ReplaySegment(uint64_t segment, bool last, uint64_t* good_end,
+                       Tail* tail);
   Status ApplyRecord(uint64_t segment, uint64_t offset,
                      const RecordHeader& header, std::string_view payload);
   Status ApplyChosenMark(uint64_t segment, uint64_t offset,
                          const ChosenMark& mark);
-  Status CutTornTail(uint64_t segment, uint64_t good_end,
+  Status CutTornTail(uint64_t segment, uint64_t good_end, Tail tail,
                      RecoveryReport* report);
   Status CreateFirstSegment();
   Status ReopenLastSegment();

@@ -1,8 +1,9 @@
 // Open: replay every segment in order, rebuild the index, and decide what a
 // bad record means. The rules (log/README.md, "Recovery") in short: only the
 // newest segment can end in an unfinished write, because a segment is synced
-// before the next one is created; an unfinished write looks like a record
-// that runs past the end of the file, or a tail of zeros. That is cut. Any
+// and sealed before the next one is created; an unfinished write looks like
+// a record that runs past the end of the file, a tail of zeros, or a record
+// written over zeros that still misses a sector of them. That is cut. Any
 // other damage, anywhere, is Corruption: the bytes were once reported
 // durable, and cutting them could erase a vote the node already gave.
 #include <algorithm>
@@ -29,6 +30,34 @@ StatusOr<bool> ZeroFrom(const RandomAccessFile& file, uint64_t offset,
     offset += chunk.size();
   }
   return true;
+}
+
+// A record that fails its checksum at the end of the newest segment, where
+// PosixEnv writes zeros ahead of appends, is an unfinished write if the file
+// goes on past it with nothing but zeros and one of the disk sectors it was
+// written into is still all zeros: a crash leaves whole sectors unwritten,
+// bit rot does not zero one (etcd's WAL applies the same rule to its
+// preallocated segments). A sector counts if the record covers it or ends in
+// it; the one it starts in also held the record before, so never does.
+constexpr uint64_t kSectorBytes = 512;
+
+StatusOr<bool> TornOverZeros(const RandomAccessFile& file, uint64_t offset,
+                             std::string_view record, uint64_t size) {
+  const uint64_t end = offset + record.size();
+  if (size <= end) return false;
+  StatusOr<bool> zeros_after = ZeroFrom(file, end, size);
+  if (!zeros_after.ok() || !*zeros_after) return zeros_after;
+  uint64_t sector = (offset + kSectorBytes - 1) / kSectorBytes * kSectorBytes;
+  for (; sector < end && sector + kSectorBytes <= size;
+       sector += kSectorBytes) {
+    std::string_view bytes =
+        record.substr(sector - offset, std::min(kSectorBytes, end - sector));
+    if (std::all_of(bytes.begin(), bytes.end(),
+                    [](char c) { return c == 0; })) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string ParentDir(const std::string& dir) {
@@ -84,9 +113,12 @@ Status FileLog::Recover(RecoveryReport* report) {
   for (uint64_t sequence : sequences) {
     bool last = sequence == sequences.back();
     uint64_t good_end = 0;
-    PAXOSFS_RETURN_IF_ERROR(ReplaySegment(sequence, last, &good_end));
+    Tail tail = Tail::kNone;
+    PAXOSFS_RETURN_IF_ERROR(ReplaySegment(sequence, last, &good_end, &tail));
     ++report->segments;
-    if (last) PAXOSFS_RETURN_IF_ERROR(CutTornTail(sequence, good_end, report));
+    if (last) {
+      PAXOSFS_RETURN_IF_ERROR(CutTornTail(sequence, good_end, tail, report));
+    }
   }
   if (!unresolved_marks_.empty()) {
     const auto& [slot, mark] = *unresolved_marks_.begin();
@@ -101,7 +133,8 @@ Status FileLog::Recover(RecoveryReport* report) {
 
 // Reads records until the end of the file or the first one that does not
 // check out. *good_end is the end of the last good record.
-Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end) {
+Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end,
+                              Tail* tail) {
   const std::string path = SegmentPath(segment);
   StatusOr<std::unique_ptr<RandomAccessFile>> opened =
       env_->NewRandomAccessFile(path);
@@ -128,7 +161,16 @@ Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end) {
         // A complete record that fails its checksum: bit rot, or a torn
         // write on a file system that does not order data before size
         // updates. The two look alike, and cutting could erase an
-        // acknowledged vote, so it is reported, even at the very tail.
+        // acknowledged vote, so it is reported, even at the very tail;
+        // unless it was written over zeros and is still missing sectors.
+        StatusOr<bool> torn =
+            last ? TornOverZeros(*file, offset, header_bytes + payload, *size)
+                 : false;
+        if (!torn.ok()) return torn.status();
+        if (*torn) {
+          *tail = Tail::kTorn;
+          break;
+        }
         return Corrupt(segment, offset, "record checksum mismatch");
       }
       PAXOSFS_RETURN_IF_ERROR(ApplyRecord(segment, offset, *header, payload));
@@ -140,12 +182,16 @@ Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end) {
     // end of the newest segment.
     bool torn = !header_bytes.empty() &&
                 (header_bytes.size() < kRecordHeaderBytes || header);
+    bool zeros = false;
     if (!torn && last) {
       StatusOr<bool> zero = ZeroFrom(*file, offset, *size);
       if (!zero.ok()) return zero.status();
-      torn = *zero;
+      zeros = *zero;
     }
-    if (torn && last) break;
+    if ((torn || zeros) && last) {
+      *tail = zeros ? Tail::kZeros : Tail::kTorn;
+      break;
+    }
     return Corrupt(
         segment, offset,
         torn ? "record cut short in a closed segment" : "bad record header");
@@ -240,7 +286,7 @@ Status FileLog::ApplyChosenMark(uint64_t segment, uint64_t offset,
 // The end of the newest segment held an unfinished write: cut it, durably,
 // so the next append does not land after garbage. A segment whose very
 // header was torn never held a record anyone was told is durable.
-Status FileLog::CutTornTail(uint64_t segment, uint64_t good_end,
+Status FileLog::CutTornTail(uint64_t segment, uint64_t good_end, Tail tail,
                             RecoveryReport* report) {
   const std::string path = SegmentPath(segment);
   StatusOr<uint64_t> size = env_->GetFileSize(path);
@@ -248,8 +294,12 @@ Status FileLog::CutTornTail(uint64_t segment, uint64_t good_end,
   // An empty newest segment (a crash between creating the file and writing
   // its header) is torn too: kept, it would be appended to without a header.
   if (*size == good_end && good_end > 0) return Status::Ok();
-  report->torn_bytes_cut = *size - good_end;
-  report->torn_segment = path;
+  if (tail == Tail::kZeros) {
+    report->zero_bytes_cut = *size - good_end;
+  } else {
+    report->torn_bytes_cut = *size - good_end;
+    report->torn_segment = path;
+  }
   if (good_end > 0) return env_->TruncateFile(path, good_end);
   segments_.erase(segment);
   active_ = segment - 1;

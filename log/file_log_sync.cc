@@ -55,9 +55,10 @@ Status FileLog::WriteAndSync(const std::vector<Piece>& pieces,
                              std::vector<Opened>* opened) {
   for (const Piece& p : pieces) {
     if (p.segment != writer_segment_) {
-      // The previous segment is made durable before a newer one exists, so
-      // after a crash only the newest segment can end in a torn record.
-      if (writer_ != nullptr) PAXOSFS_RETURN_IF_ERROR(writer_->Sync());
+      // The previous segment is made durable, and cut to its records,
+      // before a newer one exists, so after a crash only the newest segment
+      // can end in a torn record or zeros.
+      if (writer_ != nullptr) PAXOSFS_RETURN_IF_ERROR(writer_->Seal());
       const std::string path = SegmentPath(p.segment);
       StatusOr<std::unique_ptr<WritableFile>> w = env_->NewWritableFile(path);
       if (!w.ok()) return w.status();

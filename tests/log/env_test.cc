@@ -30,7 +30,7 @@ void WriteFile(Env* env, const std::string& name, std::string_view data,
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_TRUE((*f)->Append(data).ok());
   if (sync) {
-    ASSERT_TRUE((*f)->Sync().ok());
+    ASSERT_TRUE((*f)->Seal().ok());
   }
 }
 
@@ -53,7 +53,7 @@ TEST_F(PosixEnvTest, WriteAppendReadRenameRemove) {
   StatusOr<std::unique_ptr<WritableFile>> f = env_->NewAppendableFile(a);
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE((*f)->Append("world").ok());
-  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Seal().ok());
   EXPECT_EQ(ReadAll(env_, a), "hello world");
   EXPECT_EQ(*env_->GetFileSize(a), 11u);
   ASSERT_TRUE(env_->RenameFile(a, b).ok());

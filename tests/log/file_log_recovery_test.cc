@@ -251,7 +251,8 @@ TEST_F(FileLogRecoveryTest, Open_ZeroFilledTail_IsCut) {
   RecoveryReport report;
   std::unique_ptr<Log> log = MustOpen(env_.get(), {}, &report);
   ASSERT_NE(log, nullptr);
-  EXPECT_EQ(report.torn_bytes_cut, 4096u);
+  EXPECT_EQ(report.zero_bytes_cut, 4096u);
+  EXPECT_EQ(report.torn_bytes_cut, 0u);
   EXPECT_EQ(*log->Get(3), MakeEntry(3));
 }
 

@@ -10,14 +10,6 @@
 namespace paxosfs::log {
 namespace {
 
-size_t CountSegments(Env* env, const std::string& dir = kDir) {
-  StatusOr<std::vector<std::string>> children = env->GetChildren(dir);
-  EXPECT_TRUE(children.ok());
-  size_t n = 0;
-  for (const std::string& c : *children) n += ParseSegmentFileName(c) ? 1 : 0;
-  return n;
-}
-
 class FileLogTest : public ::testing::Test {
  protected:
   FaultInjectionEnv env_;

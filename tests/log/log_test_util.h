@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "log/fault_injection_env.h"
 #include "log/file_log.h"
@@ -39,6 +40,14 @@ inline Status AppendOne(Log& log, const Entry& e) {
 
 inline std::string SegmentPathIn(const std::string& dir, uint64_t sequence) {
   return dir + "/" + SegmentFileName(sequence);
+}
+
+inline size_t CountSegments(Env* env, const std::string& dir = kDir) {
+  StatusOr<std::vector<std::string>> children = env->GetChildren(dir);
+  EXPECT_TRUE(children.ok());
+  size_t n = 0;
+  for (const std::string& c : *children) n += ParseSegmentFileName(c) ? 1 : 0;
+  return n;
 }
 
 // Opens the log in kDir of `env`, failing the test if that fails.
