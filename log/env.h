@@ -95,14 +95,16 @@ class Env {
 // The real file system. Returns a process-wide instance; never deleted.
 // Its writable files drop what they synced from the page cache, trailing
 // their end by kPosixCacheLagBytes, at most once per kPosixDropStepBytes
-// (log/README.md, "Page cache"). After a sync of fewer than
-// kPosixZeroAheadBatchBytes, they keep kPosixZeroAheadBytes of zeros written
-// past their end, so that the next small syncs overwrite allocated blocks
-// instead of growing the file ("Zeros ahead").
+// (log/README.md, "Page cache"). After kPosixZeroAheadAfterSyncs syncs in a
+// row of fewer than kPosixZeroAheadBatchBytes each, they keep
+// kPosixZeroAheadBytes of zeros written past their end, so that the next
+// small syncs overwrite allocated blocks instead of growing the file
+// ("Zeros ahead").
 Env* PosixEnv();
 inline constexpr uint64_t kPosixCacheLagBytes = 8 << 20;
 inline constexpr uint64_t kPosixDropStepBytes = 1 << 20;
 inline constexpr uint64_t kPosixZeroAheadBytes = 1 << 20;
 inline constexpr uint64_t kPosixZeroAheadBatchBytes = 64 << 10;
+inline constexpr uint64_t kPosixZeroAheadAfterSyncs = 8;
 
 }  // namespace paxosfs::log

@@ -65,8 +65,10 @@ class PosixWritableFile final : public WritableFile {
     const uint64_t batch = size_ - synced_;
     PAXOSFS_RETURN_IF_ERROR(SyncData());
     // Large batches grow the file anyway, and zeros ahead of them would
-    // double what they write.
-    if (batch < kPosixZeroAheadBatchBytes &&
+    // double what they write: a run of small syncs must come first (a
+    // stream of large values alternates them with small chosen marks).
+    small_syncs_ = batch < kPosixZeroAheadBatchBytes ? small_syncs_ + 1 : 0;
+    if (small_syncs_ >= kPosixZeroAheadAfterSyncs &&
         zeroed_ < size_ + kPosixZeroAheadBatchBytes) {
       ZeroAhead();
     }
@@ -132,7 +134,8 @@ class PosixWritableFile final : public WritableFile {
   uint64_t synced_;         // Bytes made durable.
   uint64_t zeroed_;         // The file's size: appended bytes, then zeros.
   uint64_t dropped_;        // Bytes below this left the page cache.
-  bool zero_ahead_ = true;  // False once a zero write failed.
+  uint64_t small_syncs_ = 0;  // Syncs in a row of small batches.
+  bool zero_ahead_ = true;    // False once a zero write failed.
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {

@@ -69,14 +69,15 @@ class FileLogZerosTest : public ::testing::Test {
     }
   }
 
-  // Slots 1..3 synced, so zeros follow them; returns where they end and the
-  // record slot 4 would get there.
+  // Slots 1..10 synced, so zeros follow them; returns where they end and
+  // the record slot 11 would get there.
   std::string NextRecordOverZeros(uint64_t* end) {
     std::unique_ptr<Log> log = Open();
-    WriteSynced(*log, 1, 3, 100);
+    WriteSynced(*log, 1, 10, 100);
     *end = RecordsEnd(SegmentPathIn(dir_, 1));
+    EXPECT_GT(fs::file_size(SegmentPathIn(dir_, 1)), *end);
     std::string record;
-    AppendEntryRecord(MakeEntry(4, 1, false, 2000), &record);
+    AppendEntryRecord(MakeEntry(11, 1, false, 2000), &record);
     return record;
   }
 
@@ -88,10 +89,12 @@ class FileLogZerosTest : public ::testing::Test {
 TEST_F(FileLogZerosTest, SmallSyncs_OverwriteZerosAheadOfTheRecords) {
   std::unique_ptr<Log> log = Open();
   const std::string segment = SegmentPathIn(dir_, 1);
-  WriteSynced(*log, 1, 1, 100);
+  WriteSynced(*log, 1, kPosixZeroAheadAfterSyncs - 2, 100);
+  EXPECT_EQ(fs::file_size(segment), RecordsEnd(segment));  // Not yet.
+  WriteSynced(*log, kPosixZeroAheadAfterSyncs - 1, 10, 100);
   const uint64_t size = fs::file_size(segment);
   EXPECT_GE(size, RecordsEnd(segment) + kPosixZeroAheadBytes);
-  WriteSynced(*log, 2, 20, 100);
+  WriteSynced(*log, 11, 20, 100);
   EXPECT_EQ(fs::file_size(segment), size);  // Overwritten, not grown.
   EXPECT_EQ(*log->Get(20), MakeEntry(20));
 }
@@ -152,8 +155,8 @@ TEST_F(FileLogZerosTest, RecordTornOverZeros_IsCut) {
   ASSERT_NE(log, nullptr);
   EXPECT_GT(report.torn_bytes_cut, 0u);
   EXPECT_EQ(fs::file_size(segment), end);
-  EXPECT_EQ(log->Get(4).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(*log->Get(3), MakeEntry(3));
+  EXPECT_EQ(log->Get(11).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*log->Get(10), MakeEntry(10));
 }
 
 // The same record complete but for one flipped bit: bit rot in what may be
