@@ -130,10 +130,10 @@ class PosixWritableFile final : public WritableFile {
 
   const std::string name_;
   const int fd_;
-  uint64_t size_;           // Bytes appended (the file's end without zeros).
-  uint64_t synced_;         // Bytes made durable.
-  uint64_t zeroed_;         // The file's size: appended bytes, then zeros.
-  uint64_t dropped_;        // Bytes below this left the page cache.
+  uint64_t size_;             // Bytes appended (the file's end without zeros).
+  uint64_t synced_;           // Bytes made durable.
+  uint64_t zeroed_;           // The file's size: appended bytes, then zeros.
+  uint64_t dropped_;          // Bytes below this left the page cache.
   uint64_t small_syncs_ = 0;  // Syncs in a row of small batches.
   bool zero_ahead_ = true;    // False once a zero write failed.
 };
