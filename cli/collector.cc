@@ -45,8 +45,14 @@ void Collector::Run() {
       StatusOr<proto::Result> r = backend_->Execute(std::move(collect));
       if (r.ok()) {
         // Rest as long as the batch took: users' commands get at least
-        // half of the log and of every applier while garbage is freed.
-        pause = Clock::now() - start;
+        // half of the log and of every applier while garbage is freed; and
+        // three times as long while they use it (more slots were chosen
+        // since the last batch than this one), so that a writer behind a
+        // large rm waits for a batch only one time in four.
+        const uint64_t chosen = driver_->status().chosen_index;
+        const bool busy = chosen > chosen_after_batch_ + 1;
+        chosen_after_batch_ = chosen;
+        pause = (Clock::now() - start) * (busy ? kBusyRest : 1);
       } else {
         Logf(LogLevel::kDebug, "collector", "collect not applied: %s",
              r.status().ToString().c_str());

@@ -3,7 +3,8 @@
 // Collect commands one after another, each freeing a bounded batch on every
 // replica. Through the log, so every replica frees the same chunks at the
 // same slot (their digests stay equal); one at a time, so a user's command
-// waits behind at most one batch instead of a whole large file.
+// waits behind at most one batch instead of a whole large file; resting
+// between batches, longer while users' commands flow.
 //
 // Thread safety: owns one thread; construct and destroy from one thread.
 #pragma once
@@ -34,7 +35,11 @@ class Collector {
 
   fuse::Backend* const backend_;
   const replica::Driver* const driver_;
+  // How many times a batch's time it rests while users' commands flow.
+  static constexpr int kBusyRest = 3;
+
   const std::chrono::milliseconds idle_;
+  uint64_t chosen_after_batch_ = 0;  // The chosen index after the last batch.
   // Kept across polls (opening one is a SQLite connection); the collector
   // thread's only.
   std::unique_ptr<fsm::Reader> reader_;
