@@ -60,6 +60,18 @@ StatusOr<bool> TornOverZeros(const RandomAccessFile& file, uint64_t offset,
   return false;
 }
 
+// A header that does not decode, written over zeros across a sector
+// boundary, the sector after it never written: only zeros from that
+// boundary on.
+StatusOr<bool> HeaderTornOverZeros(const RandomAccessFile& file,
+                                   uint64_t offset, uint64_t size) {
+  const uint64_t boundary = (offset / kSectorBytes + 1) * kSectorBytes;
+  if (boundary >= offset + kRecordHeaderBytes || boundary >= size) {
+    return false;
+  }
+  return ZeroFrom(file, boundary, size);
+}
+
 std::string ParentDir(const std::string& dir) {
   size_t slash = dir.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -177,9 +189,10 @@ Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end,
       offset += kRecordHeaderBytes + header->length;
       continue;
     }
-    // A header cut short, a record running past the end of the file, or a
-    // tail of zeros: what a crash during an append leaves, but only at the
-    // end of the newest segment.
+    // A header cut short, a record running past the end of the file, a
+    // tail of zeros, or a header written over zeros whose second sector
+    // never was: what a crash during an append leaves, but only at the end
+    // of the newest segment.
     bool torn = !header_bytes.empty() &&
                 (header_bytes.size() < kRecordHeaderBytes || header);
     bool zeros = false;
@@ -187,6 +200,11 @@ Status FileLog::ReplaySegment(uint64_t segment, bool last, uint64_t* good_end,
       StatusOr<bool> zero = ZeroFrom(*file, offset, *size);
       if (!zero.ok()) return zero.status();
       zeros = *zero;
+      if (!zeros && !header) {
+        StatusOr<bool> cut = HeaderTornOverZeros(*file, offset, *size);
+        if (!cut.ok()) return cut.status();
+        torn = *cut;
+      }
     }
     if ((torn || zeros) && last) {
       *tail = zeros ? Tail::kZeros : Tail::kTorn;

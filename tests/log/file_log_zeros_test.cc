@@ -177,5 +177,41 @@ TEST_F(FileLogZerosTest, DamagedRecordOverZeros_Corruption) {
   EXPECT_EQ(fs::file_size(segment), size);
 }
 
+// A record header written over zeros across a sector boundary, the sector
+// after the boundary never written: cut. Anything but zeros after the
+// boundary: reported.
+TEST_F(FileLogZerosTest, HeaderTornAcrossASectorOverZeros_CutUnlessMore) {
+  const std::string segment = SegmentPathIn(dir_, 1);
+  size_t size = 0;
+  uint64_t end = 0;
+  std::string header;
+  {
+    std::unique_ptr<Log> log = Open();
+    WriteSynced(*log, 1, 9, 100);
+    // Slot 10 sized to end 10 bytes before a sector boundary.
+    const uint64_t bare = EntryRecordBytes(MakeEntry(10, 1, false, 0));
+    size = (1024 + 502 - (RecordsEnd(segment) + bare) % 512) % 512 + 512;
+    WriteSynced(*log, 10, 10, size);
+    end = RecordsEnd(segment);
+    ASSERT_EQ(end % 512, 502u);
+    ASSERT_GT(fs::file_size(segment), end + 512);
+    AppendEntryRecord(MakeEntry(11), &header);
+    header.resize(kRecordHeaderBytes);
+  }
+  Overwrite(segment, end + 20, "x");  // Past the boundary: not torn.
+  Overwrite(segment, end, header.substr(0, 10));
+  EXPECT_EQ(OpenFileLog(PosixEnv(), dir_, options_).status().code(),
+            StatusCode::kCorruption);
+
+  Overwrite(segment, end + 20, std::string(1, '\0'));
+  RecoveryReport report;
+  std::unique_ptr<Log> log = Open(&report);
+  ASSERT_NE(log, nullptr);
+  EXPECT_GT(report.torn_bytes_cut, 0u);
+  EXPECT_EQ(fs::file_size(segment), end);
+  EXPECT_EQ(*log->Get(10), MakeEntry(10, 1, false, size));
+  EXPECT_EQ(log->Get(11).status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace paxosfs::log
