@@ -12,9 +12,14 @@ std::string ParentDir(const std::string& name) {
 
 }  // namespace
 
+// The file's bytes are `data`: what was appended, [0, end), then zeros
+// written ahead (WriteZerosAhead). [0, synced) and the zeros up to
+// durable_size survive a crash.
 struct FaultInjectionEnv::Inode {
   std::string data;
-  uint64_t synced = 0;  // data[0, synced) survives a crash.
+  uint64_t end = 0;
+  uint64_t synced = 0;
+  uint64_t durable_size = 0;
 };
 
 class FaultInjectionEnv::File final : public WritableFile,
@@ -27,6 +32,7 @@ class FaultInjectionEnv::File final : public WritableFile,
     return env_->AppendTo(inode_, data);
   }
   Status Sync() override { return env_->SyncInode(inode_); }
+  Status Seal() override { return env_->SealInode(inode_); }
 
   Status Read(uint64_t offset, size_t n, std::string* out) const override {
     std::lock_guard<std::mutex> lock(env_->mu_);
@@ -100,6 +106,10 @@ StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFile(
   PAXOSFS_RETURN_IF_ERROR(BeginOp("open " + name));
   StatusOr<std::shared_ptr<Inode>> inode = Find(name);
   if (!inode.ok()) return inode.status();
+  // Appends go after everything the file holds, zeros included.
+  Inode& i = **inode;
+  if (i.synced == i.end) i.synced = i.data.size();
+  i.end = i.data.size();
   return std::unique_ptr<WritableFile>(std::make_unique<File>(this, *inode));
 }
 
@@ -157,7 +167,9 @@ Status FaultInjectionEnv::TruncateFile(const std::string& name, uint64_t size) {
   if (fail_syncs_) return Status::IOError("fsync " + name + ": injected");
   Inode& i = **inode;
   i.data.resize(std::min<uint64_t>(size, i.data.size()));
-  i.synced = i.data.size();
+  i.end = std::min<uint64_t>(i.end, i.data.size());
+  i.synced = i.end;
+  i.durable_size = i.data.size();
   return Status::Ok();
 }
 
@@ -199,7 +211,9 @@ Status FaultInjectionEnv::AppendTo(const std::shared_ptr<Inode>& inode,
   if (appends_until_failure_ > 0 && --appends_until_failure_ == 0) {
     return append_failure_;
   }
-  inode->data.append(data);
+  Inode& i = *inode;
+  i.data.replace(i.end, std::min(data.size(), i.data.size() - i.end), data);
+  i.end += data.size();
   return Status::Ok();
 }
 
@@ -207,8 +221,30 @@ Status FaultInjectionEnv::SyncInode(const std::shared_ptr<Inode>& inode) {
   std::lock_guard<std::mutex> lock(mu_);
   PAXOSFS_RETURN_IF_ERROR(BeginOp("fdatasync"));
   if (fail_syncs_) return Status::IOError("fdatasync: injected failure");
-  inode->synced = inode->data.size();
+  Inode& i = *inode;
+  i.synced = i.end;
+  if (zeros_ahead_ > 0) {
+    uint64_t ahead =
+        (i.end + zeros_ahead_ + kSectorBytes - 1) / kSectorBytes * kSectorBytes;
+    if (i.data.size() < ahead) i.data.resize(ahead, '\0');
+  }
+  i.durable_size = i.data.size();
   return Status::Ok();
+}
+
+Status FaultInjectionEnv::SealInode(const std::shared_ptr<Inode>& inode) {
+  PAXOSFS_RETURN_IF_ERROR(SyncInode(inode));
+  std::lock_guard<std::mutex> lock(mu_);
+  PAXOSFS_RETURN_IF_ERROR(BeginOp("seal"));
+  Inode& i = *inode;
+  i.data.resize(i.end);
+  i.durable_size = i.end;
+  return Status::Ok();
+}
+
+void FaultInjectionEnv::WriteZerosAhead(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  zeros_ahead_ = bytes;
 }
 
 void FaultInjectionEnv::FailNthAppend(int n, Status status) {
@@ -251,9 +287,18 @@ void FaultInjectionEnv::SimulateCrash(const std::string& torn_file,
   std::lock_guard<std::mutex> lock(mu_);
   auto lose_unsynced = [&](const std::string& name, Inode& inode) {
     uint64_t keep = name == torn_file ? torn_keep_bytes : 0;
-    keep = std::min<uint64_t>(keep, inode.data.size() - inode.synced);
-    inode.data.resize(inode.synced + keep);
-    inode.synced = inode.data.size();
+    keep = std::min<uint64_t>(keep, inode.end - inode.synced);
+    uint64_t end = inode.synced + keep;
+    // Written over zeros, what is kept is whole sectors: the rest of the
+    // torn write reads as the zeros it replaced.
+    if (zeros_ahead_ > 0) {
+      end = std::max(inode.synced, end / kSectorBytes * kSectorBytes);
+    }
+    inode.data.resize(std::max(end, inode.durable_size));
+    std::fill(inode.data.begin() + static_cast<std::ptrdiff_t>(end),
+              inode.data.end(), '\0');
+    inode.end = inode.synced = end;
+    inode.durable_size = inode.data.size();
   };
   // The torn file is named as the test sees it, live or durable.
   for (auto& [name, inode] : live_) lose_unsynced(name, *inode);
@@ -274,7 +319,7 @@ uint64_t FaultInjectionEnv::UnsyncedBytes(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = live_.find(name);
   PAXOSFS_CHECK(it != live_.end());
-  return it->second->data.size() - it->second->synced;
+  return it->second->end - it->second->synced;
 }
 
 }  // namespace paxosfs::log

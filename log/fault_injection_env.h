@@ -18,6 +18,11 @@
 //     every later call fails with IOError until SimulateCrash().
 //   - FlipBit(name, offset, bit): damages a byte, synced or not.
 //
+// WriteZerosAhead(n) models PosixEnv's zeros: every Sync leaves a file at
+// least n bytes of zeros past its end (sector-aligned, durable at once),
+// Seal cuts them, appends overwrite them, and a torn write over them keeps
+// whole 512-byte sectors only (the rest reads as zeros).
+//
 // Thread safety: thread-safe; files may be used from any thread.
 #pragma once
 
@@ -63,6 +68,8 @@ class FaultInjectionEnv final : public Env {
   void ClearFaults();
   // REQUIRES: `name` exists and offset < its size; bit < 8.
   void FlipBit(const std::string& name, uint64_t offset, int bit);
+  // A mode, not a fault: kept across crashes and ClearFaults. 0: off.
+  void WriteZerosAhead(uint64_t bytes);
 
   // Loses everything not durable and clears every fault. If `torn_file` is
   // set, that file keeps `torn_keep_bytes` of its unsynced bytes (at most
@@ -90,6 +97,9 @@ class FaultInjectionEnv final : public Env {
   Status BeginOp(std::string_view what) const;
   Status AppendTo(const std::shared_ptr<Inode>& inode, std::string_view data);
   Status SyncInode(const std::shared_ptr<Inode>& inode);
+  Status SealInode(const std::shared_ptr<Inode>& inode);
+
+  static constexpr uint64_t kSectorBytes = 512;
   StatusOr<std::shared_ptr<Inode>> Find(const std::string& name) const;
 
   mutable std::mutex mu_;
@@ -109,6 +119,7 @@ class FaultInjectionEnv final : public Env {
   Status append_failure_;
   bool fail_syncs_ = false;
   std::optional<int64_t> crash_at_op_;
+  uint64_t zeros_ahead_ = 0;
 };
 
 }  // namespace paxosfs::log

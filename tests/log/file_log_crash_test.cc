@@ -162,26 +162,31 @@ void CheckRecovered(Env* env, const History& h) {
 using Workload = std::function<void(FaultInjectionEnv*, History*)>;
 
 // Runs `workload` once to count its disk operations, then again for every
-// crash point, with and without a torn tail on the newest segment.
-void CrashAtEveryPoint(const Workload& workload) {
+// crash point, with and without a torn tail on the newest segment (keeping
+// 1/4, 2/4 or 3/4 of its unsynced bytes). With `zeros_ahead`, files keep
+// that many zeros past their end, as PosixEnv's do, and a torn write over
+// them keeps whole sectors.
+void CrashAtEveryPoint(const Workload& workload, uint64_t zeros_ahead = 0) {
   int64_t total_ops = 0;
   {
     FaultInjectionEnv env;
+    env.WriteZerosAhead(zeros_ahead);
     History h;
     workload(&env, &h);
     total_ops = env.mutating_ops();
   }
   ASSERT_GT(total_ops, 10);
   for (int64_t n = 0; n <= total_ops; ++n) {
-    for (bool tear : {false, true}) {
-      SCOPED_TRACE("crash after op " + std::to_string(n) +
-                   (tear ? ", torn tail" : ""));
+    for (int quarters : {0, 1, 2, 3}) {
+      SCOPED_TRACE("crash after op " + std::to_string(n) + ", torn tail " +
+                   std::to_string(quarters) + "/4");
       FaultInjectionEnv env;
+      env.WriteZerosAhead(zeros_ahead);
       History h;
       env.CrashAfterOps(n);
       workload(&env, &h);
-      std::string torn = tear ? NewestSegment(&env) : "";
-      uint64_t keep = torn.empty() ? 0 : env.UnsyncedBytes(torn) / 2;
+      std::string torn = quarters > 0 ? NewestSegment(&env) : "";
+      uint64_t keep = torn.empty() ? 0 : env.UnsyncedBytes(torn) * quarters / 4;
       env.SimulateCrash(torn, keep);
       CheckRecovered(&env, h);
       if (::testing::Test::HasFatalFailure()) return;
@@ -205,6 +210,26 @@ TEST(FileLogCrashTest, Recovery_AtEveryCrashPoint_RandomWorkloads) {
     CrashAtEveryPoint([seed](FaultInjectionEnv* env, History* h) {
       RunRandomWorkload(env, seed, h);
     });
+    if (HasFatalFailure()) return;
+  }
+}
+
+// Zeros written ahead: a crash leaves them after the records, and a torn
+// record over them is complete but for whole sectors of zeros.
+TEST(FileLogCrashTest, Recovery_AtEveryCrashPoint_ZerosAhead) {
+  for (uint64_t zeros : {512u, 1000u, 4096u}) {
+    SCOPED_TRACE("zeros ahead " + std::to_string(zeros));
+    CrashAtEveryPoint(RunWorkload, zeros);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(FileLogCrashTest, Recovery_AtEveryCrashPoint_RandomWorkloadsZerosAhead) {
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    CrashAtEveryPoint([seed](FaultInjectionEnv* env,
+                             History* h) { RunRandomWorkload(env, seed, h); },
+                      1000);
     if (HasFatalFailure()) return;
   }
 }
