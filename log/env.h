@@ -106,5 +106,9 @@ inline constexpr uint64_t kPosixDropStepBytes = 1 << 20;
 inline constexpr uint64_t kPosixZeroAheadBytes = 1 << 20;
 inline constexpr uint64_t kPosixZeroAheadBatchBytes = 64 << 10;
 inline constexpr uint64_t kPosixZeroAheadAfterSyncs = 8;
+// The unit a crash loses unsynced bytes written over zeros in (the contract
+// above): the smallest disk sector, the one recovery's torn-write tests and
+// FaultInjectionEnv's model both assume.
+inline constexpr uint64_t kDiskSectorBytes = 512;
 
 }  // namespace paxosfs::log

@@ -224,8 +224,8 @@ Status FaultInjectionEnv::SyncInode(const std::shared_ptr<Inode>& inode) {
   Inode& i = *inode;
   i.synced = i.end;
   if (zeros_ahead_ > 0) {
-    uint64_t ahead =
-        (i.end + zeros_ahead_ + kSectorBytes - 1) / kSectorBytes * kSectorBytes;
+    uint64_t ahead = (i.end + zeros_ahead_ + kDiskSectorBytes - 1) /
+                     kDiskSectorBytes * kDiskSectorBytes;
     if (i.data.size() < ahead) i.data.resize(ahead, '\0');
   }
   i.durable_size = i.data.size();
@@ -292,7 +292,7 @@ void FaultInjectionEnv::SimulateCrash(const std::string& torn_file,
     // Written over zeros, what is kept is whole sectors: the rest of the
     // torn write reads as the zeros it replaced.
     if (zeros_ahead_ > 0) {
-      end = std::max(inode.synced, end / kSectorBytes * kSectorBytes);
+      end = std::max(inode.synced, end / kDiskSectorBytes * kDiskSectorBytes);
     }
     inode.data.resize(std::max(end, inode.durable_size));
     std::fill(inode.data.begin() + static_cast<std::ptrdiff_t>(end),

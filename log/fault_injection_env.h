@@ -21,7 +21,7 @@
 // WriteZerosAhead(n) models PosixEnv's zeros: every Sync leaves a file at
 // least n bytes of zeros past its end (sector-aligned, durable at once),
 // Seal cuts them, appends overwrite them, and a torn write over them keeps
-// whole 512-byte sectors only (the rest reads as zeros).
+// whole sectors (kDiskSectorBytes) only (the rest reads as zeros).
 //
 // Thread safety: thread-safe; files may be used from any thread.
 #pragma once
@@ -98,8 +98,6 @@ class FaultInjectionEnv final : public Env {
   Status AppendTo(const std::shared_ptr<Inode>& inode, std::string_view data);
   Status SyncInode(const std::shared_ptr<Inode>& inode);
   Status SealInode(const std::shared_ptr<Inode>& inode);
-
-  static constexpr uint64_t kSectorBytes = 512;
   StatusOr<std::shared_ptr<Inode>> Find(const std::string& name) const;
 
   mutable std::mutex mu_;

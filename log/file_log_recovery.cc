@@ -39,19 +39,18 @@ StatusOr<bool> ZeroFrom(const RandomAccessFile& file, uint64_t offset,
 // bit rot does not zero one (etcd's WAL applies the same rule to its
 // preallocated segments). A sector counts if the record covers it or ends in
 // it; the one it starts in also held the record before, so never does.
-constexpr uint64_t kSectorBytes = 512;
-
 StatusOr<bool> TornOverZeros(const RandomAccessFile& file, uint64_t offset,
                              std::string_view record, uint64_t size) {
   const uint64_t end = offset + record.size();
   if (size <= end) return false;
   StatusOr<bool> zeros_after = ZeroFrom(file, end, size);
   if (!zeros_after.ok() || !*zeros_after) return zeros_after;
-  uint64_t sector = (offset + kSectorBytes - 1) / kSectorBytes * kSectorBytes;
-  for (; sector < end && sector + kSectorBytes <= size;
-       sector += kSectorBytes) {
-    std::string_view bytes =
-        record.substr(sector - offset, std::min(kSectorBytes, end - sector));
+  uint64_t sector =
+      (offset + kDiskSectorBytes - 1) / kDiskSectorBytes * kDiskSectorBytes;
+  for (; sector < end && sector + kDiskSectorBytes <= size;
+       sector += kDiskSectorBytes) {
+    std::string_view bytes = record.substr(
+        sector - offset, std::min(kDiskSectorBytes, end - sector));
     if (std::all_of(bytes.begin(), bytes.end(),
                     [](char c) { return c == 0; })) {
       return true;
@@ -65,7 +64,7 @@ StatusOr<bool> TornOverZeros(const RandomAccessFile& file, uint64_t offset,
 // boundary on.
 StatusOr<bool> HeaderTornOverZeros(const RandomAccessFile& file,
                                    uint64_t offset, uint64_t size) {
-  const uint64_t boundary = (offset / kSectorBytes + 1) * kSectorBytes;
+  const uint64_t boundary = (offset / kDiskSectorBytes + 1) * kDiskSectorBytes;
   if (boundary >= offset + kRecordHeaderBytes || boundary >= size) {
     return false;
   }
