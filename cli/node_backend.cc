@@ -155,11 +155,19 @@ StatusOr<std::unique_ptr<fsm::Reader>> NodeBackend::NewReader() {
   return fs_->NewReader();
 }
 
-void NodeBackend::OnApplied(uint64_t, const std::vector<std::string>& commands,
+uint64_t NodeBackend::DataVersion(uint64_t ino) {
+  return data_versions_.Get(ino);
+}
+
+void NodeBackend::OnApplied(uint64_t slot,
+                            const std::vector<std::string>& commands,
                             const std::vector<std::string>& results) {
   for (size_t i = 0; i < commands.size(); ++i) {
     proto::Command c;
     if (!c.ParseFromString(commands[i])) continue;  // Applied as EINVAL.
+    // Before the waiter wakes and before the applied index moves: an open
+    // that follows either must see the new version.
+    data_versions_.Applied(slot, c);
     const proto::RequestId& id = c.request_id();
     // Writes made here bypass the page cache (fuse/ops_data.cc), so files
     // open here for reading need the same invalidation as for writes made

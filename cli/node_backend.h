@@ -26,6 +26,7 @@
 #include "fsm/filesystem.h"
 #include "fuse/backend.h"
 #include "fuse/mount.h"
+#include "fuse/page_cache.h"
 #include "replica/applier.h"
 #include "replica/driver.h"
 
@@ -58,9 +59,10 @@ class NodeBackend final : public fuse::Backend {
   StatusOr<std::unique_ptr<fsm::Reader>> NewReader() override;
   uint64_t CacheTicket() override;
   double CacheSeconds(uint64_t ticket, uint64_t ino) override;
+  uint64_t DataVersion(uint64_t ino) override;
 
-  // The applier's hook: completes local waiters, invalidates caches for
-  // changes made elsewhere.
+  // The applier's hook: records data versions, completes local waiters,
+  // invalidates caches for changes made elsewhere.
   void OnApplied(uint64_t slot, const std::vector<std::string>& commands,
                  const std::vector<std::string>& results);
 
@@ -84,6 +86,7 @@ class NodeBackend final : public fuse::Backend {
   replica::Driver* const driver_;
   replica::Applier* const applier_;
   KernelCache* const cache_;
+  fuse::DataVersions data_versions_;
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Session>> sessions_;  // Guarded by mu_.

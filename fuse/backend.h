@@ -46,6 +46,12 @@ class Backend {
   virtual double CacheSeconds(uint64_t /*ticket*/, uint64_t /*ino*/) {
     return 0;
   }
+
+  // The data version of `ino` (fuse/page_cache.h, DataVersions::Get): after
+  // a read barrier, it differs from any earlier value if a change to the
+  // file's data completed before the barrier. 0: unknown, so an open never
+  // keeps the kernel's cached pages of the file.
+  virtual uint64_t DataVersion(uint64_t /*ino*/) { return 0; }
 };
 
 }  // namespace paxosfs::fuse

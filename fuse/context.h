@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "fuse/backend.h"
+#include "fuse/page_cache.h"
 #include "proto/command.pb.h"
 
 namespace paxosfs::fuse {
@@ -30,6 +31,9 @@ struct Context {
   // Whether lookups may be cached: the kernel can drop every cached name
   // at once without locks (set at INIT; cleared if that ever fails).
   std::atomic<bool> cache_entries{false};
+  // Data versions of files at their last open, to keep unchanged files'
+  // cached pages across opens.
+  OpenVersions opened;
 };
 
 Context* ContextOf(fuse_req_t req);

@@ -3,8 +3,9 @@
 //
 // Consistency: lookups and stats may be cached by the kernel only for as
 // long as the Backend allows (CacheSeconds), and the Backend drops them
-// (DropCached*) before any change to them can complete; opens drop the page
-// cache (no keep_cache). When the node applies a change made elsewhere,
+// (DropCached*) before any change to them can complete; opens keep the
+// page cache only while the file's data is unchanged (page_cache.h). When
+// the node applies a change made elsewhere,
 // Invalidate* drops what the kernel may still hold for already-open files.
 // See fuse/README.md.
 //

@@ -13,8 +13,11 @@ namespace paxosfs::fuse {
 namespace {
 
 // Every write is chosen by a majority before it returns, so there is
-// nothing left to flush or sync when the kernel asks.
-void ReplyDurable(fuse_req_t req) { fuse_reply_err(req, 0); }
+// nothing left to flush or sync. ENOSYS tells the kernel so once: it then
+// completes every later close, fsync and fsyncdir on this mount itself
+// (fc->no_flush, no_fsync, no_fsyncdir), saving each a round trip through
+// a worker thread.
+void ReplyDurable(fuse_req_t req) { fuse_reply_err(req, ENOSYS); }
 
 // Writable opens bypass the page cache. In write-through mode the kernel
 // copies a write into an up-to-date cached page before it sends us the
@@ -69,7 +72,11 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     r = Execute(req, TruncateCommand(req, ino));
   }
   if (ReplyIfFailed(req, r)) return;
-  fi->keep_cache = 0;
+  // After the barrier (and our own truncate), so the version covers every
+  // change that completed before this open.
+  Context* context = ContextOf(req);
+  fi->keep_cache =
+      context->opened.Keep(ino, context->backend->DataVersion(ino)) ? 1 : 0;
   BypassCacheIfWritable(fi);
   fuse_reply_open(req, fi);
 }

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -19,7 +20,9 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "fsm/commands.h"
 #include "tests/fuse/mount_fixture.h"
 
 namespace paxosfs::fuse {
@@ -161,6 +164,73 @@ TEST_F(MountTest, Readahead_RaisedToOneMiBAtFirstOpen) {
   int kb = 0;
   in >> kb;
   EXPECT_EQ(kb, 1024);
+}
+
+// How many of the file's pages the kernel holds right after an open for
+// reading (mincore on a mapping of it: the open itself read nothing).
+size_t CachedPagesAfterOpen(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0) << strerror(errno);
+  struct stat st;
+  EXPECT_EQ(fstat(fd, &st), 0);
+  size_t size = static_cast<size_t>(st.st_size);
+  void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  EXPECT_NE(map, MAP_FAILED) << strerror(errno);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  EXPECT_EQ(mincore(map, size, resident.data()), 0) << strerror(errno);
+  munmap(map, size);
+  close(fd);
+  size_t cached = 0;
+  for (unsigned char r : resident) cached += r & 1;
+  return cached;
+}
+
+TEST_F(MountTest, Reopen_KeepsCachedPagesUntilTheDataChanges) {
+  std::string data(1 << 20, 'a');
+  WriteFile("f", data);
+  ASSERT_EQ(ReadFile("f"), data);
+  EXPECT_EQ(CachedPagesAfterOpen(P("f")), 256u)
+      << "an open dropped the pages of a file nobody changed";
+  EXPECT_EQ(ReadFile("f"), data);
+
+  // A write the kernel is not told about, as one made on another node. It
+  // keeps the size and mtime, so the kernel's own check (auto_inval_data:
+  // drop the pages when fresh attributes show another mtime) finds nothing.
+  struct stat st;
+  ASSERT_EQ(stat(P("f").c_str(), &st), 0);
+  proto::Command write;
+  write.set_time_ns(st.st_mtim.tv_sec * 1'000'000'000 + st.st_mtim.tv_nsec);
+  fsm::SetWrite(st.st_ino, 4096, std::string(4096, 'b'), &write);
+  auto result = backend_->Execute(write);
+  ASSERT_TRUE(result.ok() && result->error() == 0);
+  EXPECT_EQ(CachedPagesAfterOpen(P("f")), 0u)
+      << "an open kept pages cached before a change to the file";
+  std::string read = ReadFile("f");
+  EXPECT_EQ(read.substr(0, 4096), std::string(4096, 'a'));
+  EXPECT_EQ(read.substr(4096, 4096), std::string(4096, 'b'))
+      << "a stale page was served after the file changed";
+}
+
+TEST_F(MountTest, FsyncAndClose_SucceedEveryTime) {
+  int fd = open(P("f").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  int dir = open(mnt_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dir, 0) << strerror(errno);
+  // The first of each tells the kernel it need not ask again; the second
+  // is answered by the kernel alone. Both must succeed.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(write(fd, "x", 1), 1);
+    EXPECT_EQ(fsync(fd), 0) << strerror(errno);
+    EXPECT_EQ(fdatasync(fd), 0) << strerror(errno);
+    EXPECT_EQ(fsync(dir), 0) << strerror(errno);
+    int other = open(P("f").c_str(), O_RDONLY);
+    ASSERT_GE(other, 0) << strerror(errno);
+    EXPECT_EQ(close(other), 0) << strerror(errno);
+  }
+  EXPECT_EQ(close(dir), 0) << strerror(errno);
+  EXPECT_EQ(close(fd), 0) << strerror(errno);
+  EXPECT_EQ(ReadFile("f"), "xx");
 }
 
 TEST_F(MountTest, Utimens_SetsAndKeepsTimes) {
