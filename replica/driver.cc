@@ -180,6 +180,7 @@ class DriverImpl final : public Driver {
   Status Append(Ready& ready);
   Status SyncVotes(const Ready& ready);
   void ReportVotes(const Ready& ready);
+  void PushCommitted(Ready& ready);
   void Deliver(Ready& ready);
   void MaybeTruncate();
   void UpdateStatus();
@@ -260,6 +261,11 @@ void DriverImpl::Turn(Inputs inputs) {
     // message carrying a value the core left in the log finds it there.
     Status persisted = Append(ready);
     if (persisted.ok()) {
+      // Chosen slots are chosen whatever this node's log holds, so they go
+      // to the applier before this turn's sends and sync: after them, a
+      // slot chosen in a turn that also voted for new slots waited for
+      // that turn's fdatasync before it could be applied.
+      PushCommitted(ready);
       SendMessages(ready, /*after_sync=*/false);
       persisted = SyncVotes(ready);
     }
@@ -447,13 +453,16 @@ void DriverImpl::SendMessages(Ready& ready, bool after_sync) {
   }
 }
 
-void DriverImpl::Deliver(Ready& ready) {
-  SendMessages(ready, /*after_sync=*/true);
+void DriverImpl::PushCommitted(Ready& ready) {
   for (ChosenEntry& e : ready.committed) {
     last_pushed_ = e.slot;
     trim_.Pushed(e.slot, e.value.size());
     applier_->Push(e.slot, std::move(e.commands));
   }
+}
+
+void DriverImpl::Deliver(Ready& ready) {
+  SendMessages(ready, /*after_sync=*/true);
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (uint64_t id : ready.reads_ready) {

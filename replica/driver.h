@@ -1,8 +1,8 @@
 // The consensus driver: runs the pure Multi-Paxos core (replica/core/) on
 // one thread. Each turn it feeds the core what arrived (peer messages,
-// proposals, read barriers) and a tick, persists the core's records and
-// metadata with one log Sync, only then sends its messages, and pushes
-// chosen slots to the Applier.
+// proposals, read barriers) and a tick, pushes chosen slots to the
+// Applier, and persists the core's records and metadata with one log Sync
+// before it sends any message that vouches for them.
 //
 // Peers: the transport is told the address of every node in the latest two
 // configurations, so it reaches members that joined after this node started
