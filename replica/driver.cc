@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -180,7 +181,10 @@ class DriverImpl final : public Driver {
   Status Append(Ready& ready);
   Status SyncVotes(const Ready& ready);
   void ReportVotes(const Ready& ready);
-  void PushCommitted(Ready& ready);
+  // The lowest slot this Ready votes for (UINT64_MAX: none).
+  static uint64_t FirstVotedSlot(const Ready& ready);
+  // Pushes the committed slots below `below` not pushed yet.
+  void PushCommitted(Ready& ready, uint64_t below);
   void Deliver(Ready& ready);
   void MaybeTruncate();
   void UpdateStatus();
@@ -261,15 +265,17 @@ void DriverImpl::Turn(Inputs inputs) {
     // message carrying a value the core left in the log finds it there.
     Status persisted = Append(ready);
     if (persisted.ok()) {
-      // Chosen slots are chosen whatever this node's log holds, so they go
-      // to the applier before this turn's sends and sync: after them, a
-      // slot chosen in a turn that also voted for new slots waited for
-      // that turn's fdatasync before it could be applied.
-      PushCommitted(ready);
+      // A slot chosen by others' durable votes may be applied before this
+      // turn's sends and sync: after them, a slot chosen in a turn that
+      // also voted for new slots waited for that turn's fdatasync first.
+      // One whose choice may rest on a vote of this turn (a lone voter's
+      // own) waits for the sync.
+      PushCommitted(ready, FirstVotedSlot(ready));
       SendMessages(ready, /*after_sync=*/false);
       persisted = SyncVotes(ready);
     }
     if (persisted.ok()) {
+      PushCommitted(ready, UINT64_MAX);
       Deliver(ready);
       MaybeTruncate();
     } else if (failed_.ok()) {
@@ -453,8 +459,18 @@ void DriverImpl::SendMessages(Ready& ready, bool after_sync) {
   }
 }
 
-void DriverImpl::PushCommitted(Ready& ready) {
+uint64_t DriverImpl::FirstVotedSlot(const Ready& ready) {
+  uint64_t first = UINT64_MAX;
+  for (const LogRecord& r : ready.records) {
+    if (!r.chosen) first = std::min(first, r.slot);
+  }
+  return first;
+}
+
+void DriverImpl::PushCommitted(Ready& ready, uint64_t below) {
   for (ChosenEntry& e : ready.committed) {
+    if (e.slot <= last_pushed_) continue;
+    if (e.slot >= below) return;
     last_pushed_ = e.slot;
     trim_.Pushed(e.slot, e.value.size());
     applier_->Push(e.slot, std::move(e.commands));
