@@ -108,6 +108,9 @@ class MountImpl final : public Mount {
   void Stop() override;
 
   void InvalidateInode(uint64_t ino, int64_t offset, int64_t length) override {
+    // Attributes were dropped at the vote (Backend::CacheSeconds); only
+    // pages are left, and only files read through the page cache have any.
+    if (!context_.opened.MayHavePages(ino)) return;
     Queue({false, ino, offset, length, ""});
   }
   void InvalidateEntry(uint64_t parent, const std::string& name) override {

@@ -48,7 +48,10 @@ class Mount {
   virtual void Stop() = 0;
 
   // Drops cached data of `ino` in [offset, offset+length) (length 0: to the
-  // end) and its cached attributes.
+  // end) and its cached attributes; nothing if no open of it on this mount
+  // read through the page cache (page_cache.h: the kernel then holds no
+  // data of it, and a Backend that lets attributes be cached drops them
+  // itself before any change completes).
   virtual void InvalidateInode(uint64_t ino, int64_t offset,
                                int64_t length) = 0;
   // Drops the kernel's cached entry `name` in directory `parent`.

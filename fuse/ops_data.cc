@@ -32,6 +32,14 @@ void BypassCacheIfWritable(fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY) fi->direct_io = 1;
 }
 
+// Records an open of `ino` (fuse/page_cache.h) after BypassCacheIfWritable;
+// returns whether the kernel may keep the file's cached pages.
+bool RecordOpen(fuse_req_t req, uint64_t ino, const fuse_file_info* fi) {
+  Context* context = ContextOf(req);
+  return context->opened.Keep(ino, context->backend->DataVersion(ino),
+                              fi->direct_io == 0);
+}
+
 proto::Command TruncateCommand(fuse_req_t req, uint64_t ino) {
   proto::Command c = NewCommand(req);
   c.mutable_setattr()->set_inode(ino);
@@ -57,6 +65,9 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   if (ReplyIfFailed(req, r)) return;
   fuse_entry_param e = EntryParam(r->attr());
   BypassCacheIfWritable(fi);
+  // A read-only create reads through the page cache like an open; the
+  // kernel drops what it may hold of a file that existed (no keep_cache).
+  RecordOpen(req, r->attr().ino(), fi);
   fuse_reply_create(req, &e, fi);
 }
 
@@ -72,12 +83,10 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     r = Execute(req, TruncateCommand(req, ino));
   }
   if (ReplyIfFailed(req, r)) return;
+  BypassCacheIfWritable(fi);
   // After the barrier (and our own truncate), so the version covers every
   // change that completed before this open.
-  Context* context = ContextOf(req);
-  fi->keep_cache =
-      context->opened.Keep(ino, context->backend->DataVersion(ino)) ? 1 : 0;
-  BypassCacheIfWritable(fi);
+  fi->keep_cache = RecordOpen(req, ino, fi) ? 1 : 0;
   fuse_reply_open(req, fi);
 }
 

@@ -39,18 +39,28 @@ uint64_t DataVersions::Get(uint64_t ino) const {
   return it == changed_.end() ? floor_ : it->second;
 }
 
-bool OpenVersions::Keep(uint64_t ino, uint64_t version) {
-  if (version == 0) return false;
+bool OpenVersions::Keep(uint64_t ino, uint64_t version, bool cached) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = opened_.find(ino);
-  if (it != opened_.end()) {
-    bool same = it->second == version;
-    it->second = version;
-    return same;
+  if (it == opened_.end()) {
+    if (opened_.size() >= max_) {
+      opened_.clear();
+      forgot_ = true;
+    }
+    it = opened_.emplace(ino, Opened{}).first;
   }
-  if (opened_.size() >= max_) opened_.clear();
-  opened_[ino] = version;
-  return false;
+  Opened& o = it->second;
+  bool same = version != 0 && o.version == version;
+  o.version = version;
+  o.cached = o.cached || cached;
+  return same;
+}
+
+bool OpenVersions::MayHavePages(uint64_t ino) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (forgot_) return true;
+  auto it = opened_.find(ino);
+  return it != opened_.end() && it->second.cached;
 }
 
 }  // namespace paxosfs::fuse

@@ -17,10 +17,14 @@
 //   pages read later come from state at least that new.
 //
 // Changes applied while a file is open are the invalidation queue's job
-// (Mount::InvalidateInode), as before. Both maps are bounded: when one
+// (Mount::InvalidateInode), as before; OpenVersions also says which inodes
+// can have cached pages at all (some open of them read through the page
+// cache: a read-only one, as writable opens use direct I/O), so that
+// writes to the others skip the queue. Both maps are bounded: when one
 // fills, it is cleared; DataVersions then raises the version of every inode
-// it forgot (to the newest slot it saw), so forgetting only costs one
-// dropped cache per file, never a stale page.
+// it forgot (to the newest slot it saw), and OpenVersions says from then on
+// that every inode may have pages, so forgetting costs dropped caches and
+// invalidations, never a stale page.
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
@@ -58,14 +62,23 @@ class OpenVersions {
  public:
   explicit OpenVersions(size_t max = kPageCacheVersionsMax) : max_(max) {}
 
-  // At an open of `ino` whose data version is now `version` (0: unknown):
-  // whether the kernel may keep the pages it cached. Records `version`.
-  bool Keep(uint64_t ino, uint64_t version);
+  // At an open of `ino` whose data version is now `version` (0: unknown),
+  // before its reply: whether the kernel may keep the pages it cached.
+  // Records `version`, and whether this open reads through the page cache
+  // (`cached`, not direct I/O).
+  bool Keep(uint64_t ino, uint64_t version, bool cached);
+  // Whether the kernel may hold pages of `ino`.
+  bool MayHavePages(uint64_t ino);
 
  private:
+  struct Opened {
+    uint64_t version = 0;
+    bool cached = false;  // Some open of it read through the page cache.
+  };
   const size_t max_;
   std::mutex mu_;
-  std::unordered_map<uint64_t, uint64_t> opened_;  // Guarded by mu_.
+  std::unordered_map<uint64_t, Opened> opened_;  // Guarded by mu_.
+  bool forgot_ = false;  // Guarded by mu_: opened_ was ever cleared.
 };
 
 }  // namespace paxosfs::fuse

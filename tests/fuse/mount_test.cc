@@ -212,6 +212,34 @@ TEST_F(MountTest, Reopen_KeepsCachedPagesUntilTheDataChanges) {
       << "a stale page was served after the file changed";
 }
 
+TEST_F(MountTest, OpenFile_InvalidationDropsItsCachedPages) {
+  std::string data(1 << 20, 'a');
+  WriteFile("f", data);
+  int fd = open(P("f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  std::string read(data.size(), '\0');
+  ASSERT_EQ(pread(fd, read.data(), read.size(), 0),
+            static_cast<ssize_t>(read.size()));
+  // A change made elsewhere, and the invalidation its node queues when it
+  // applies it (cli/node_backend.cc).
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  proto::Command write;
+  write.set_time_ns(st.st_mtim.tv_sec * 1'000'000'000 + st.st_mtim.tv_nsec);
+  fsm::SetWrite(st.st_ino, 0, std::string(4096, 'b'), &write);
+  auto result = backend_->Execute(write);
+  ASSERT_TRUE(result.ok() && result->error() == 0);
+  mount_->InvalidateInode(st.st_ino, 0, 0);
+  // The queue runs on its own thread: poll the open file, bounded.
+  char first = 'a';
+  for (int i = 0; i < 500 && first != 'b'; ++i) {
+    ASSERT_EQ(pread(fd, &first, 1, 0), 1);
+    if (first != 'b') usleep(10'000);
+  }
+  EXPECT_EQ(first, 'b') << "the open file kept a stale page";
+  close(fd);
+}
+
 TEST_F(MountTest, FsyncAndClose_SucceedEveryTime) {
   int fd = open(P("f").c_str(), O_WRONLY | O_CREAT, 0644);
   ASSERT_GE(fd, 0) << strerror(errno);

@@ -68,23 +68,41 @@ TEST(DataVersionsTest, ForgettingRaisesEveryVersionPastItsLastChange) {
 
 TEST(OpenVersionsTest, KeepsOnlyWhileTheVersionIsUnchanged) {
   OpenVersions opened;
-  EXPECT_FALSE(opened.Keep(7, 5)) << "first open: nothing known of the cache";
-  EXPECT_TRUE(opened.Keep(7, 5));
-  EXPECT_TRUE(opened.Keep(7, 5));
-  EXPECT_FALSE(opened.Keep(7, 6));
-  EXPECT_TRUE(opened.Keep(7, 6));
-  EXPECT_FALSE(opened.Keep(8, 6)) << "another inode shares nothing";
-  EXPECT_FALSE(opened.Keep(9, 0));
-  EXPECT_FALSE(opened.Keep(9, 0)) << "an unknown version is never kept";
+  EXPECT_FALSE(opened.Keep(7, 5, true))
+      << "first open: nothing known of the cache";
+  EXPECT_TRUE(opened.Keep(7, 5, true));
+  EXPECT_TRUE(opened.Keep(7, 5, true));
+  EXPECT_FALSE(opened.Keep(7, 6, true));
+  EXPECT_TRUE(opened.Keep(7, 6, true));
+  EXPECT_FALSE(opened.Keep(8, 6, true)) << "another inode shares nothing";
+  EXPECT_FALSE(opened.Keep(9, 0, true));
+  EXPECT_FALSE(opened.Keep(9, 0, true)) << "an unknown version is never kept";
 }
 
 TEST(OpenVersionsTest, ForgettingDropsCachesNeverKeepsThem) {
   OpenVersions opened(/*max=*/2);
-  EXPECT_FALSE(opened.Keep(1, 5));
-  EXPECT_FALSE(opened.Keep(2, 5));
-  EXPECT_FALSE(opened.Keep(3, 5));  // Full: 1 and 2 are forgotten.
-  EXPECT_FALSE(opened.Keep(1, 5));
-  EXPECT_TRUE(opened.Keep(1, 5));
+  EXPECT_FALSE(opened.Keep(1, 5, true));
+  EXPECT_FALSE(opened.Keep(2, 5, true));
+  EXPECT_FALSE(opened.Keep(3, 5, true));  // Full: 1 and 2 are forgotten.
+  EXPECT_FALSE(opened.Keep(1, 5, true));
+  EXPECT_TRUE(opened.Keep(1, 5, true));
+}
+
+TEST(OpenVersionsTest, PagesOnlyForFilesReadThroughTheCache) {
+  OpenVersions opened(/*max=*/3);
+  EXPECT_FALSE(opened.MayHavePages(1)) << "never opened";
+  opened.Keep(1, 5, /*cached=*/false);
+  EXPECT_FALSE(opened.MayHavePages(1)) << "only opened for direct I/O";
+  opened.Keep(1, 5, /*cached=*/true);
+  EXPECT_TRUE(opened.MayHavePages(1));
+  opened.Keep(1, 6, /*cached=*/false);
+  EXPECT_TRUE(opened.MayHavePages(1)) << "pages outlive the open";
+  opened.Keep(2, 5, false);
+  opened.Keep(3, 5, false);
+  EXPECT_FALSE(opened.MayHavePages(2));
+  opened.Keep(4, 5, false);  // Full: everything is forgotten.
+  EXPECT_TRUE(opened.MayHavePages(1));
+  EXPECT_TRUE(opened.MayHavePages(2)) << "forgotten means maybe cached";
 }
 
 }  // namespace
