@@ -2,13 +2,11 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "common/logging.h"
@@ -16,6 +14,7 @@
 #include "replica/core/core.h"
 #include "replica/core/log_values.h"
 #include "replica/driver_disk.h"
+#include "replica/driver_votes.h"
 #include "replica/log_trim.h"
 
 namespace paxosfs::replica {
@@ -24,17 +23,6 @@ namespace {
 // The first byte of every transport body says what follows.
 constexpr char kTagCore = 'c';     // A core message (codec.h).
 constexpr char kTagForward = 'f';  // A command forwarded to the leader.
-
-// Replies that vouch for this node's promises and votes (promise, accepted,
-// lease grant) may leave only once those are durable. Everything else (a
-// leader's accepts and prepares, heartbeats, catch-up, read indexes) leaves
-// before the sync, so the leader's own fsync overlaps its followers'. That is
-// safe because answers to it are handled in a later turn, after this turn's
-// sync returned; if the sync fails the node stops taking part.
-bool VouchesForDisk(MsgType type) {
-  return type == MsgType::kPromise || type == MsgType::kAccepted ||
-         type == MsgType::kHeartbeatReply;
-}
 
 struct ReadWaiter {
   bool done = false;
@@ -179,10 +167,6 @@ class DriverImpl final : public Driver {
   void UpdatePeers();
   void SendMessages(Ready& ready, bool after_sync);
   Status Append(Ready& ready);
-  Status SyncVotes(const Ready& ready);
-  void ReportVotes(const Ready& ready);
-  // The lowest slot this Ready votes for (UINT64_MAX: none).
-  static uint64_t FirstVotedSlot(const Ready& ready);
   // Pushes the committed slots below `below` not pushed yet.
   void PushCommitted(Ready& ready, uint64_t below);
   void Deliver(Ready& ready);
@@ -260,7 +244,7 @@ void DriverImpl::Turn(Inputs inputs) {
     // Before anything of this Ready leaves: a write chosen in this turn is
     // acknowledged only after lease reads see its slot.
     PublishLocalReads(now);
-    ReportVotes(ready);
+    ReportVotes(ready, options_);
     // Records are appended (not yet synced) before any message leaves, so a
     // message carrying a value the core left in the log finds it there.
     Status persisted = Append(ready);
@@ -272,7 +256,7 @@ void DriverImpl::Turn(Inputs inputs) {
       // own) waits for the sync.
       PushCommitted(ready, FirstVotedSlot(ready));
       SendMessages(ready, /*after_sync=*/false);
-      persisted = SyncVotes(ready);
+      persisted = NeedsSync(ready) ? log_->Sync() : Status::Ok();
     }
     if (persisted.ok()) {
       PushCommitted(ready, UINT64_MAX);
@@ -400,42 +384,6 @@ Status DriverImpl::Append(Ready& ready) {
   return Status::Ok();
 }
 
-Status DriverImpl::SyncVotes(const Ready& ready) {
-  // Votes (accepted records) and promises must be durable before any reply
-  // that depends on them. A record marking a slot chosen is knowledge, not a
-  // vote: a chosen value can always be learned again from a quorum, so it
-  // rides along with the next sync instead of costing one of its own.
-  bool votes = ready.metadata.has_value();
-  for (const LogRecord& r : ready.records) votes = votes || !r.chosen;
-  return votes ? log_->Sync() : Status::Ok();
-}
-
-void DriverImpl::ReportVotes(const Ready& ready) {
-  if (!options_.on_vote) return;
-  std::set<uint64_t> reported;
-  auto report = [&](uint64_t slot, const std::string& value) {
-    if (!reported.insert(slot).second) return;
-    options_.on_vote(slot,
-                     [&value]() -> std::optional<std::vector<std::string>> {
-                       StatusOr<Value> decoded = DecodeValue(value);
-                       if (!decoded.ok()) return std::nullopt;
-                       return std::move(decoded->commands);
-                     });
-  };
-  for (const LogRecord& r : ready.records) {
-    if (!r.chosen) report(r.slot, r.value);
-  }
-  // A leader that is not a voter of a slot's configuration (demoted, it may
-  // lead on) writes no record for what it proposes there, yet the slot can
-  // be chosen once its accepts leave: they count as its vote here.
-  for (const Envelope& env : ready.messages) {
-    if (env.msg.type != MsgType::kAccept) continue;
-    for (const WireEntry& e : env.msg.entries) {
-      if (!e.chosen && !e.value_in_log) report(e.slot, e.value);
-    }
-  }
-}
-
 void DriverImpl::SendMessages(Ready& ready, bool after_sync) {
   for (Envelope& env : ready.messages) {
     if (!failed_.ok()) return;
@@ -457,14 +405,6 @@ void DriverImpl::SendMessages(Ready& ready, bool after_sync) {
     }
     transport_->Send(env.to, kTagCore + EncodeMessage(env.msg));
   }
-}
-
-uint64_t DriverImpl::FirstVotedSlot(const Ready& ready) {
-  uint64_t first = UINT64_MAX;
-  for (const LogRecord& r : ready.records) {
-    if (!r.chosen) first = std::min(first, r.slot);
-  }
-  return first;
 }
 
 void DriverImpl::PushCommitted(Ready& ready, uint64_t below) {
