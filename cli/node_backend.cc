@@ -197,23 +197,21 @@ void NodeBackend::OnApplied(uint64_t slot,
 }
 
 void NodeBackend::Invalidate(const proto::Command& c) {
+  uint64_t ino = fuse::DataChanged(c);
+  if (ino == 0) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (mount_ == nullptr) return;
   // Cached names and attributes were dropped when this node voted for the
-  // change (KernelCache); page-cached data of files open here remains.
-  if (c.has_write() && c.write().append()) {
-    mount_->InvalidateInode(c.write().inode(), 0, 0);
-  } else if (c.has_write()) {
+  // change (KernelCache); page-cached data of files open here remains. An
+  // append lands where apply found the end, so it drops the whole file.
+  if (c.has_write() && !c.write().append()) {
     uint64_t length = 0;
     for (const proto::ChunkWrite& p : c.write().pieces())
       length += p.data().size();
-    mount_->InvalidateInode(c.write().inode(),
-                            static_cast<int64_t>(c.write().offset()),
+    mount_->InvalidateInode(ino, static_cast<int64_t>(c.write().offset()),
                             static_cast<int64_t>(length));
-  } else if (c.has_setattr() && (c.setattr().valid() & proto::SETATTR_SIZE)) {
-    mount_->InvalidateInode(c.setattr().inode(), 0, 0);
-  } else if (c.has_fallocate()) {
-    mount_->InvalidateInode(c.fallocate().inode(), 0, 0);
+  } else {
+    mount_->InvalidateInode(ino, 0, 0);
   }
 }
 

@@ -3,9 +3,7 @@
 #include <algorithm>
 
 namespace paxosfs::fuse {
-namespace {
 
-// The inode whose data `command` may change, or 0.
 uint64_t DataChanged(const proto::Command& command) {
   if (command.has_write()) return command.write().inode();
   if (command.has_fallocate()) return command.fallocate().inode();
@@ -15,8 +13,6 @@ uint64_t DataChanged(const proto::Command& command) {
   }
   return 0;
 }
-
-}  // namespace
 
 void DataVersions::Applied(uint64_t slot, const proto::Command& command) {
   uint64_t ino = DataChanged(command);

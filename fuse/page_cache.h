@@ -40,6 +40,10 @@ namespace paxosfs::fuse {
 
 inline constexpr size_t kPageCacheVersionsMax = size_t{1} << 16;
 
+// The inode whose data `command` may change (a write, a truncate, a
+// fallocate), or 0.
+uint64_t DataChanged(const proto::Command& command);
+
 class DataVersions {
  public:
   // `max` bounds how many inodes it tracks.
