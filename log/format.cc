@@ -68,6 +68,7 @@ void AppendRecord(RecordType type,
   uint64_t length = 0;
   for (std::string_view part : parts) length += part.size();
   PAXOSFS_CHECK(length <= kMaxPayloadBytes);
+  out->reserve(start + kRecordHeaderBytes + length);
   out->resize(start + kRecordHeaderBytes);
   for (std::string_view part : parts) out->append(part);
   char* header = out->data() + start;

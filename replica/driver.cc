@@ -24,6 +24,14 @@ namespace {
 constexpr char kTagCore = 'c';     // A core message (codec.h).
 constexpr char kTagForward = 'f';  // A command forwarded to the leader.
 
+// A transport body holding a core message, encoded after its tag without
+// a second copy of its values.
+std::string CoreBody(const Message& msg) {
+  std::string body(1, kTagCore);
+  AppendMessage(msg, &body);
+  return body;
+}
+
 struct ReadWaiter {
   bool done = false;
   Status status;
@@ -403,7 +411,7 @@ void DriverImpl::SendMessages(Ready& ready, bool after_sync) {
            static_cast<unsigned long long>(env.to), filled.ToString().c_str());
       continue;
     }
-    transport_->Send(env.to, kTagCore + EncodeMessage(env.msg));
+    transport_->Send(env.to, CoreBody(env.msg));
   }
 }
 
@@ -523,7 +531,7 @@ std::optional<std::string> DriverImpl::AnswerReadIndex(
   r.ok = true;
   r.index = local_reads_.index;
   r.commit = local_reads_.index;
-  return kTagCore + EncodeMessage(r);
+  return CoreBody(r);
 }
 
 void DriverImpl::Stop(const Status& why, const char* what) {

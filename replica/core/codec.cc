@@ -11,8 +11,15 @@ namespace {
 // without limit.
 constexpr uint64_t kMaxCount = 1u << 20;
 
+// Varint fields take at most this many bytes.
+constexpr size_t kMaxVarintBytes = 10;
+
 class Writer {
  public:
+  explicit Writer(std::string out = {}) : out_(std::move(out)) {}
+  // Values run to MiBs: growing by doubling would allocate, fault in and
+  // copy them again at every step.
+  void Reserve(size_t more) { out_.reserve(out_.size() + more); }
   void U64(uint64_t v) {
     while (v >= 0x80) {
       out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -141,6 +148,11 @@ std::string EncodeValue(const Value& value) {
   Writer w;
   w.U64(static_cast<uint64_t>(value.kind));
   if (value.kind == Value::Kind::kBatch) {
+    size_t bytes = kMaxVarintBytes;
+    for (const std::string& c : value.commands) {
+      bytes += kMaxVarintBytes + c.size();
+    }
+    w.Reserve(bytes);
     w.U64(value.commands.size());
     for (const std::string& c : value.commands) w.Bytes(c);
   } else if (value.kind == Value::Kind::kConfig) {
@@ -184,7 +196,20 @@ StatusOr<Value> CheckValue(std::string_view bytes) {
 }
 
 std::string EncodeMessage(const Message& m) {
-  Writer w;
+  std::string out;
+  AppendMessage(m, &out);
+  return out;
+}
+
+void AppendMessage(const Message& m, std::string* out) {
+  // Ten varints and two ballots, then per entry a slot, a ballot, a flag
+  // and the value with its length.
+  constexpr size_t kFixedBytes = 16 * kMaxVarintBytes;
+  constexpr size_t kEntryBytes = 5 * kMaxVarintBytes;
+  size_t bytes = kFixedBytes;
+  for (const WireEntry& e : m.entries) bytes += kEntryBytes + e.value.size();
+  Writer w(std::move(*out));
+  w.Reserve(bytes);
   w.U64(static_cast<uint64_t>(m.type));
   w.Ballot(m.ballot);
   w.Ballot(m.promised);
@@ -205,7 +230,7 @@ std::string EncodeMessage(const Message& m) {
     w.Bool(e.chosen);
     w.Bytes(e.value);
   }
-  return w.Take();
+  *out = w.Take();
 }
 
 StatusOr<Message> DecodeMessage(std::string_view bytes) {

@@ -19,6 +19,9 @@ StatusOr<Value> DecodeValue(std::string_view bytes);
 StatusOr<Value> CheckValue(std::string_view bytes);
 
 std::string EncodeMessage(const Message& msg);
+// Appends the encoding to `out` (say, after a transport's tag) with at most
+// one allocation.
+void AppendMessage(const Message& msg, std::string* out);
 StatusOr<Message> DecodeMessage(std::string_view bytes);
 
 std::string EncodeMetadata(const Metadata& meta);
