@@ -103,7 +103,9 @@ void Core::HandleAccept(Envelope& env, int64_t now_ns) {
     r.entries.push_back(WireEntry{e.slot, m.ballot, false, {}});
     if (e.slot <= compacted_) continue;
     Slot& s = log_[e.slot];
-    if (s.chosen) continue;
+    // A leader proposes one value per slot and ballot: a repeat (a resent
+    // accept) is already in the log, durable before this reply leaves.
+    if (s.chosen || s.ballot == m.ballot) continue;
     ready_.records.push_back(LogRecord{e.slot, m.ballot, false, e.value});
     s = Slot{m.ballot, std::move(e.value), false};
   }

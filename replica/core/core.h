@@ -168,6 +168,7 @@ class Core {
   struct Inflight {
     std::string value;
     std::set<NodeId> acks;
+    int64_t sent_ns = 0;  // When its accepts last left.
   };
   struct Leader {
     Ballot ballot;

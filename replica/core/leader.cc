@@ -171,7 +171,8 @@ void Core::FillWindow(int64_t now_ns) {
 void Core::SendAccepts(const std::vector<uint64_t>& slots, int64_t now_ns) {
   std::map<NodeId, Message> out;
   for (uint64_t s : slots) {
-    const Inflight& f = leader_state_->inflight.at(s);
+    Inflight& f = leader_state_->inflight.at(s);
+    f.sent_ns = now_ns;
     for (const Voter& v : ConfigFor(s).voters) {
       if (f.acks.count(v.node)) continue;
       Message& m = out[v.node];
@@ -333,8 +334,14 @@ void Core::LeaderTick(int64_t now_ns) {
     if (learners) targets.insert(c->learners.begin(), c->learners.end());
   }
   for (NodeId n : targets) Send(n, hb);
+  // Only accepts unanswered for a whole interval: an accept sent just
+  // before this heartbeat is not lost, only not answered yet, and sending
+  // MiBs of values again made every voter write them to its log again.
   std::vector<uint64_t> resend;
-  for (const auto& [slot, f] : l.inflight) resend.push_back(slot);
+  for (const auto& [slot, f] : l.inflight) {
+    if (now_ns - f.sent_ns >= opt_.heartbeat_interval_ns)
+      resend.push_back(slot);
+  }
   if (!resend.empty()) SendAccepts(resend, now_ns);
   std::vector<Config> needed = PhaseOneConfigs(chosen_prefix_ + 1);
   needed.push_back(ConfigFor(l.next_slot));

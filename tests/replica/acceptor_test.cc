@@ -141,6 +141,21 @@ TEST_F(AcceptorTest, HandleAccept_RecordsEntryInTheSameReadyAsTheAck) {
   EXPECT_TRUE(r.messages[0].msg.ok);
 }
 
+TEST_F(AcceptorTest, HandleAccept_RepeatAtTheSameBallot_AckedWithoutARecord) {
+  (void)Send(2, Accept({5, 2}, 1, Batch("x")), After());
+  // A resent accept: its value is in the log already.
+  Ready again = Send(2, Accept({5, 2}, 1, Batch("x")), After());
+  EXPECT_TRUE(again.records.empty());
+  ASSERT_EQ(again.messages.size(), 1u);
+  EXPECT_TRUE(again.messages[0].msg.ok);
+  ASSERT_EQ(again.messages[0].msg.entries.size(), 1u);
+  EXPECT_EQ(again.messages[0].msg.entries[0].slot, 1u);
+  // Another ballot is another proposal: written.
+  Ready next = Send(3, Accept({6, 3}, 1, Batch("y")), After());
+  ASSERT_EQ(next.records.size(), 1u);
+  EXPECT_EQ(next.records[0].ballot, (Ballot{6, 3}));
+}
+
 TEST_F(AcceptorTest, HandleHeartbeat_CommitChoosesEntriesOfThatBallot) {
   (void)Send(2, Accept({5, 2}, 1, Batch("x")), After());
   Ready r = Send(2, Heartbeat({5, 2}, 1), After());

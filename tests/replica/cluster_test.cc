@@ -95,6 +95,40 @@ TEST(Propose, BatchesWhatArrivesWhileSlotsAreInFlight) {
   EXPECT_EQ(slots, 1u + 4u);
 }
 
+// With MiB values and accepts resent at every heartbeat, a slot sent a
+// moment before one went out twice and every voter wrote it twice: 8
+// writers of 1 MiB wrote 1.63 bytes to each follower's log per byte.
+TEST(Propose, UnansweredAcceptIsResentAfterAHeartbeatIntervalNotAtTheNext) {
+  TestCluster c(3);
+  NodeId leader = c.ElectLeader();
+  NodeId follower = leader == 1 ? 2 : 1;
+  c.Advance(20 * kMs);
+  int64_t heartbeat_at = -1;
+  int accepts = 0;
+  c.DropWhere([&](const Envelope& e) {
+    if (e.msg.type == MsgType::kHeartbeat && e.to == follower) {
+      heartbeat_at = c.now();
+    }
+    if (e.msg.type == MsgType::kAccept && e.to == follower) {
+      for (const WireEntry& w : e.msg.entries) accepts += !w.value.empty();
+    }
+    return e.msg.type == MsgType::kAccepted;  // Leaves the slot in flight.
+  });
+  heartbeat_at = -1;
+  while (heartbeat_at < 0) c.Advance(1 * kMs, 1 * kMs);
+  const int64_t first = heartbeat_at;
+  c.Advance(9 * kMs, 1 * kMs);  // The next heartbeat is 1 ms away.
+  ASSERT_TRUE(c.node(leader).Propose(Cmd("late", 1), c.now()).ok());
+  c.Settle();
+  ASSERT_EQ(accepts, 1);
+  c.Advance(1 * kMs, 1 * kMs);
+  ASSERT_EQ(heartbeat_at, first + 10 * kMs);
+  EXPECT_EQ(accepts, 1) << "resent 1 ms after it was sent";
+  c.Advance(10 * kMs, 1 * kMs);
+  ASSERT_EQ(heartbeat_at, first + 20 * kMs);
+  EXPECT_EQ(accepts, 2) << "not resent a heartbeat interval after it was sent";
+}
+
 TEST(LeaderChange, LaggingReplicaCatchesUp) {
   TestCluster c(3);
   NodeId leader = c.ElectLeader();
