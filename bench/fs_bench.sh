@@ -134,6 +134,8 @@ run_target() {  # run_target TARGET REPEAT: every workload in a fresh directory.
   step "$t" $to "$workload" seqread "$d/seq.bin"
   step "$t" warm_read "$d/seq.bin"
   rm -f "$d/seq.bin"
+  step "$t" $to "$workload" seqwrite "$d" "$seq_mib" 8
+  rm -f "$d"/seq.*.bin
   step "$t" $to "$workload" fsync4k "$d" "$fsync_ops" 1
   step "$t" fio_16 "$d/fio"
   step "$t" tree_work "$d/tree"

@@ -7,7 +7,7 @@ table_ratios="lead/local:leader:local lead/gluster:leader:glusterfs
               lead/pthru:leader:passthrough foll/pthru:follower:passthrough
               lead/etcd:leader:etcd"
 table_keys="fsync4k_p50_us fsync4k_p99_us fsync4k_16_iops seqwrite_mib_s
-            seqread_mib_s warmread_mib_s create_files_s stat_files_s
+            seqwrite8_mib_s seqread_mib_s warmread_mib_s create_files_s stat_files_s
             unlink_files_s visibility_p50_us visibility_p99_us tar_x_s
             git_status_s git_status_again_s"
 

@@ -2,7 +2,8 @@
 // local disk, a FUSE passthrough, a paxosfs mount) so results compare
 // directly. Prints one "name=value" per line for bench scripts to parse.
 //
-//   fs_workload seqwrite DIR [MiB]          1 MiB writes, fsync at the end
+//   fs_workload seqwrite DIR [MiB] [writers] 1 MiB writes, fsync at the end;
+//                                           writers > 1: a file each, at once
 //   fs_workload seqread FILE                sequential 1 MiB reads
 //   fs_workload fsync4k DIR [ops] [threads] 4 KiB pwrite+fdatasync each
 //   fs_workload smallfiles DIR [files]      create+write 4 KiB+close, stat,
@@ -59,8 +60,8 @@ void WriteAll(int fd, const char* buf, size_t n, off_t off) {
   }
 }
 
-int SeqWrite(const std::string& dir, long mib) {
-  std::string path = dir + "/seq.bin";
+// Writes `mib` MiB to `path` in 1 MiB writes, then fsyncs it.
+void WriteFile(const std::string& path, long mib) {
   // Page-aligned, as dd, cp and fio allocate theirs: a FUSE request carries
   // at most 256 pages, so a 1 MiB buffer that starts mid-page reaches a
   // direct-I/O FUSE filesystem as two requests (bench/RESULTS.md,
@@ -70,7 +71,6 @@ int SeqWrite(const std::string& dir, long mib) {
       static_cast<char*>(std::aligned_alloc(4096, kBytes)), &std::free);
   Check(buf != nullptr, "aligned_alloc");
   std::memset(buf.get(), 'p', kBytes);
-  auto start = Clock::now();
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   Check(fd >= 0, "open " + path);
   for (long i = 0; i < mib; ++i) {
@@ -79,7 +79,27 @@ int SeqWrite(const std::string& dir, long mib) {
   }
   Check(fsync(fd) == 0, "fsync");
   Check(close(fd) == 0, "close");
-  std::printf("seqwrite_mib_s=%.1f\n", mib / Seconds(start));
+}
+
+// One writer: DIR/seq.bin (seqread reads it next). Several: each its own
+// share of the MiBs in DIR/seq.N.bin, at once, as when many files are
+// copied in at the same time.
+int SeqWrite(const std::string& dir, long mib, int writers) {
+  auto start = Clock::now();
+  if (writers <= 1) {
+    WriteFile(dir + "/seq.bin", mib);
+    std::printf("seqwrite_mib_s=%.1f\n", mib / Seconds(start));
+    return 0;
+  }
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      WriteFile(dir + "/seq." + std::to_string(w) + ".bin", mib / writers);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::printf("seqwrite%d_mib_s=%.1f\n", writers,
+              (mib / writers) * writers / Seconds(start));
   return 0;
 }
 
@@ -192,10 +212,11 @@ int Visibility(const std::string& dir_a, const std::string& dir_b, int ops) {
 }
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: fs_workload seqwrite DIR [MiB] | seqread FILE |\n"
-               "       fsync4k DIR [ops] [threads] | smallfiles DIR [files] |\n"
-               "       visibility DIR_A DIR_B [ops]\n");
+  std::fprintf(
+      stderr,
+      "usage: fs_workload seqwrite DIR [MiB] [writers] | seqread FILE |\n"
+      "       fsync4k DIR [ops] [threads] | smallfiles DIR [files] |\n"
+      "       visibility DIR_A DIR_B [ops]\n");
   return 2;
 }
 
@@ -208,7 +229,10 @@ long Arg(int argc, char** argv, int i, long fallback) {
 int main(int argc, char** argv) {
   if (argc < 3) return Usage();
   std::string cmd = argv[1];
-  if (cmd == "seqwrite") return SeqWrite(argv[2], Arg(argc, argv, 3, 256));
+  if (cmd == "seqwrite") {
+    return SeqWrite(argv[2], Arg(argc, argv, 3, 256),
+                    static_cast<int>(Arg(argc, argv, 4, 1)));
+  }
   if (cmd == "seqread") return SeqRead(argv[2]);
   if (cmd == "fsync4k") {
     return Fsync4k(argv[2], static_cast<int>(Arg(argc, argv, 3, 1000)),
