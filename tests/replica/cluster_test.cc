@@ -114,7 +114,6 @@ TEST(Propose, UnansweredAcceptIsResentAfterAHeartbeatIntervalNotAtTheNext) {
     }
     return e.msg.type == MsgType::kAccepted;  // Leaves the slot in flight.
   });
-  heartbeat_at = -1;
   while (heartbeat_at < 0) c.Advance(1 * kMs, 1 * kMs);
   const int64_t first = heartbeat_at;
   c.Advance(9 * kMs, 1 * kMs);  // The next heartbeat is 1 ms away.
