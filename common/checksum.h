@@ -15,6 +15,9 @@
 namespace paxosfs {
 
 uint64_t Checksum64(std::string_view data);
+// Bound to a place as well: the same bytes checksummed for another seed (a
+// page number) do not match, so data written to the wrong place is caught.
+uint64_t Checksum64(std::string_view data, uint64_t seed);
 
 // Incremental form: Update() over pieces gives the same value as Checksum64
 // over their concatenation.

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/logging.h"
+#include "snapshot/page_checksums.h"
 
 namespace paxosfs::snapshot {
 namespace {
@@ -43,6 +44,7 @@ void YieldDiskToTheLogs() {
 
 StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Start(
     const std::string& path, const CheckpointerOptions& options) {
+  UsePageChecksums();
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);

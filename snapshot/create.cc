@@ -5,6 +5,7 @@
 #include <string>
 
 #include "snapshot/files.h"
+#include "snapshot/page_checksums.h"
 #include "snapshot/stream.h"
 
 namespace paxosfs::snapshot {
@@ -19,6 +20,7 @@ class Connection {
   }
   Status Open(const std::string& path, int flags) {
     path_ = path;
+    UsePageChecksums();
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX,
                              nullptr);
     if (rc != SQLITE_OK) return Error(rc, "open");
@@ -34,21 +36,30 @@ class Connection {
   // The meta row's applied index; inside a transaction this also pins the
   // transaction's view of the file.
   StatusOr<uint64_t> AppliedIndex() {
+    return Integer("SELECT applied_index FROM meta WHERE id = 1", "meta row");
+  }
+  // The first column of `sql`'s first row.
+  StatusOr<uint64_t> Integer(const char* sql, const char* what) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(
-        db_, "SELECT applied_index FROM meta WHERE id = 1", -1, &stmt, nullptr);
-    if (rc != SQLITE_OK) return Error(rc, "read meta");
+    int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
+    if (rc != SQLITE_OK) return Error(rc, std::string("read ") + what);
     rc = sqlite3_step(stmt);
-    uint64_t index = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+    uint64_t value = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
     sqlite3_finalize(stmt);
     if (rc == SQLITE_DONE) {
-      return Status::Corruption("store " + path_ + " has no meta row");
+      return Status::Corruption("store " + path_ + " has no " + what);
     }
-    if (rc != SQLITE_ROW) return Error(rc, "read meta");
-    return index;
+    if (rc != SQLITE_ROW) return Error(rc, std::string("read ") + what);
+    return value;
   }
   Status Error(int rc, const std::string& what) {
     std::string message = what + " on " + path_ + ": " + sqlite3_errstr(rc);
+    if (rc == SQLITE_IOERR_DATA) {
+      // The fault names the damaged file: the source store, not this one.
+      return Status::Corruption(what + ": " + TakePageChecksumFault() +
+                                "; stop the node that owns it and rebuild "
+                                "it from a peer (paxosfs rebuild)");
+    }
     if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
       return Status::Corruption(message);
     }
@@ -61,6 +72,22 @@ class Connection {
   std::string path_;
   sqlite3* db_ = nullptr;
 };
+
+// Gives the empty copy its source's page layout on disk before the backup
+// writes a page: the backup spills pages to the file before its last step
+// writes page 1, and the checksumming VFS learns only from a page 1 it has
+// seen whether the file's pages carry checksums (page_checksums.h).
+Status GiveCopyTheSourceLayout(Connection& src, Connection& dst,
+                               const std::string& store_path) {
+  StatusOr<bool> checked = HasPageChecksums(store_path);
+  if (!checked.ok()) return checked.status();
+  StatusOr<uint64_t> page_size = src.Integer("PRAGMA page_size", "page size");
+  if (!page_size.ok()) return page_size.status();
+  std::string set_page_size = "PRAGMA page_size=" + std::to_string(*page_size);
+  PAXOSFS_RETURN_IF_ERROR(dst.Exec(set_page_size.c_str()));
+  if (*checked) PAXOSFS_RETURN_IF_ERROR(ReservePageChecksums(dst.db()));
+  return dst.Exec("CREATE TABLE layout(x); DROP TABLE layout");
+}
 
 // Copies every page of `src`'s current read transaction into `dst`.
 Status CopyPages(Connection& src, Connection& dst,
@@ -107,6 +134,7 @@ StatusOr<uint64_t> CopyInReadTransaction(const std::string& store_path,
   PAXOSFS_RETURN_IF_ERROR(dst.Exec("PRAGMA journal_mode=OFF"));
   PAXOSFS_RETURN_IF_ERROR(dst.Exec("PRAGMA synchronous=OFF"));
   PAXOSFS_RETURN_IF_ERROR(dst.Exec("PRAGMA cache_size=-2048"));
+  PAXOSFS_RETURN_IF_ERROR(GiveCopyTheSourceLayout(src, dst, store_path));
   PAXOSFS_RETURN_IF_ERROR(CopyPages(src, dst, cancelled, step_pages));
   PAXOSFS_RETURN_IF_ERROR(src.Exec("COMMIT"));
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "snapshot/files.h"
+#include "snapshot/page_checksums.h"
 #include "snapshot/store.h"
 #include "snapshot/stream.h"
 
@@ -63,6 +64,7 @@ Status VerifyFile(const std::string& file, const SnapshotInfo& expected,
 Status FlushOldStore(const std::string& store_path) {
   if (!FileExists(store_path)) return RemoveSidecars(store_path);
   if (FileExists(store_path + "-wal")) {
+    UsePageChecksums();
     sqlite3* db = nullptr;
     int rc =
         sqlite3_open_v2(store_path.c_str(), &db,

@@ -9,6 +9,7 @@
 
 #include "common/checksum.h"
 #include "snapshot/checkpointer.h"
+#include "snapshot/page_checksums.h"
 #include "snapshot/statement.h"
 
 namespace paxosfs::snapshot {
@@ -126,6 +127,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   int flags = options.read_only ? SQLITE_OPEN_READONLY
                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  UsePageChecksums();
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -140,6 +142,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     std::string page_size =
         "PRAGMA page_size=" + std::to_string(options.page_size);
     PAXOSFS_RETURN_IF_ERROR(store->Exec(page_size.c_str()));
+    // Like the page size, fixed when the first page is written: a store
+    // created earlier keeps unchecked pages (snapshot/README.md).
+    if (!exists) PAXOSFS_RETURN_IF_ERROR(ReservePageChecksums(db));
     // Only for a new file: on an existing one the pragma writes the header
     // (before quick_check could refuse a damaged store), and turning it on
     // there would take a full VACUUM, a copy of the whole file.
@@ -250,10 +255,15 @@ StatusOr<bool> Store::HasSchema() {
 }
 
 Status Store::QuickCheck() {
+  TakePageChecksumFault();
   Statement check(this, "PRAGMA quick_check");
   StatusOr<bool> row = check.Step();
   if (!row.ok()) return row.status();
   std::string verdict = *row ? check.Blob(0) : "no answer";
+  // The check reports a page that failed its checksum as unreadable; the
+  // fault says why.
+  std::string fault = TakePageChecksumFault();
+  if (!fault.empty()) verdict += "; " + fault;
   if (verdict != "ok") {
     return SetCorrupt("integrity check failed (" + verdict + ")");
   }
@@ -464,6 +474,9 @@ Status Store::Error(int rc, const char* what) {
     message += std::string(": ") + sqlite3_errmsg(db_);
   }
   message += " (" + std::string(what).substr(0, 80) + ") in " + path_;
+  if (rc == SQLITE_IOERR_DATA) {
+    return SetCorrupt(message + ": " + TakePageChecksumFault());
+  }
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:

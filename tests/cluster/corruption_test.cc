@@ -223,6 +223,15 @@ class CorruptionTest : public ::testing::Test {
     WriteFiles(*c_, leader_, "before-", count, bytes);
     ASSERT_TRUE(c_->WaitConverged());
   }
+  // Writes 4 MiB, then stops the victim: its store has far more pages than
+  // the schema's, so the middle ones hold file data.
+  void StopVictimWithData(std::string* store, uint64_t* pages) {
+    ASSERT_NO_FATAL_FAILURE(StartWith(8, 512 << 10));
+    c_->Stop(victim_);
+    *store = c_->data_dir(victim_) + "/state.db";
+    *pages = fs::file_size(*store) / kPageBytes;
+    ASSERT_GT(*pages, 16u) << "the store is too small to damage its middle";
+  }
 
   const Clock::time_point start_ = Clock::now();
   std::unique_ptr<Cluster> c_;
@@ -247,12 +256,10 @@ TEST_F(CorruptionTest, LogRecordCorruptAtStart_RefusedRebuiltVotesAgain) {
 }
 
 TEST_F(CorruptionTest, StoreCorruptAtStart_RefusedRebuiltVotesAgain) {
-  ASSERT_NO_FATAL_FAILURE(StartWith(8, 512 << 10));
+  std::string store;
+  uint64_t pages = 0;
+  ASSERT_NO_FATAL_FAILURE(StopVictimWithData(&store, &pages));
   Cluster& c = *c_;
-  c.Stop(victim_);
-  std::string store = c.data_dir(victim_) + "/state.db";
-  uint64_t pages = fs::file_size(store) / kPageBytes;
-  ASSERT_GT(pages, 16u) << "the store is too small to damage its middle";
   // A few pages in the middle, so one in use is surely hit.
   ASSERT_TRUE(Damage(store, pages / 2 * kPageBytes, 4 * kPageBytes,
                      /*flip=*/false));
@@ -261,6 +268,20 @@ TEST_F(CorruptionTest, StoreCorruptAtStart_RefusedRebuiltVotesAgain) {
                       "paxosfs rebuild --data " + c.data_dir(victim_)},
                      store);
   std::cout << "store case: " << MsSince(start_) << " ms in all\n";
+}
+
+TEST_F(CorruptionTest, StoreByteOfFileDataFlipped_RefusedNamingThePage) {
+  std::string store;
+  uint64_t pages = 0;
+  ASSERT_NO_FATAL_FAILURE(StopVictimWithData(&store, &pages));
+  Cluster& c = *c_;
+  // One bit pattern inside a page of file data: a valid b-tree still, so
+  // only the page's checksum can tell.
+  ASSERT_TRUE(Damage(store, pages / 2 * kPageBytes + 1000, 1, /*flip=*/true));
+  RefusedThenRebuilt(c, victim_, leader_,
+                     {"refusing to start", store, "checksum mismatch",
+                      "paxosfs rebuild --data " + c.data_dir(victim_)},
+                     store);
 }
 
 TEST_F(CorruptionTest, StoreCorruptWhileRunning_NodeStopsOthersGoOn) {

@@ -1,10 +1,13 @@
 // FetchAndInstall against a SnapshotSource served on 127.0.0.1: digests,
 // corruption in transit, resumption, refusals and pacing.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 
+#include "snapshot/page_checksums.h"
 #include "tests/snapshot/snapshot_test_util.h"
 
 namespace paxosfs::snapshot::testing {
@@ -78,8 +81,47 @@ TEST_F(SnapshotStreamTest, FetchAndInstall_DigestMatchesSource) {
   EXPECT_LT(result->wire_bytes, result->bytes_received * 3 / 4);
   EXPECT_EQ(last_.bytes_done, last_.total_bytes);
   EXPECT_EQ(JoinerDigest(), source_digest_);
+  EXPECT_TRUE(*HasPageChecksums(JoinerStore())) << "a page copy keeps them";
   EXPECT_FALSE(Exists(joiner_dir_ + "/snapshot.partial"));
   EXPECT_FALSE(Exists(joiner_dir_ + "/snapshot.progress"));
+}
+
+TEST_F(SnapshotStreamTest, FetchAndInstall_StoreLargerThanTheCopysCache) {
+  // The copy spills pages to its file before it writes page 1 (its cache is
+  // 2 MiB); every one of them must still get its checksum.
+  source_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    ::unlink((src_dir_ + "/store.db" + suffix).c_str());
+  }
+  source_ = std::make_unique<Harness>(src_dir_ + "/store.db");
+  Populate(source_.get(), 6, 2 << 20);
+  auto digest = source_->fs().Digest();
+  ASSERT_TRUE(digest.ok());
+  SourceServer server(Options());
+  auto result = Fetch(server);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_GT(result->total_bytes, uint64_t{12} << 20);
+  EXPECT_EQ(JoinerDigest(), *digest);
+}
+
+TEST_F(SnapshotStreamTest, Fetch_SourcePageFailingItsChecksumIsNotShipped) {
+  source_.reset();  // Its last connection folds the WAL into the file.
+  const std::string store = src_dir_ + "/store.db";
+  struct stat st;
+  ASSERT_EQ(::stat(store.c_str(), &st), 0);
+  int fd = ::open(store.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  // One byte in the middle of the file: file data, which SQLite alone
+  // would copy and serve without noticing.
+  ASSERT_EQ(::pwrite(fd, "!", 1, st.st_size / 2 + 100), 1);
+  ::close(fd);
+  SourceServer server(Options());
+  auto result = Fetch(server);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().ToString().find("checksum mismatch"),
+            std::string::npos)
+      << result.status().ToString();
+  EXPECT_FALSE(Exists(JoinerStore()));
 }
 
 TEST_F(SnapshotStreamTest, Fetch_CorruptChunkIsRefetched) {
