@@ -33,12 +33,25 @@ bool Collector::Due() {
   return garbage.ok() && *garbage;
 }
 
+bool Collector::ReleaseEarlierOrphans() {
+  proto::Command release;
+  release.mutable_release_orphans();
+  StatusOr<proto::Result> r = backend_->Execute(std::move(release));
+  if (!r.ok()) {
+    Logf(LogLevel::kDebug, "collector", "release of orphans not applied: %s",
+         r.status().ToString().c_str());
+  }
+  return r.ok();
+}
+
 void Collector::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
     Clock::duration pause = idle_;
-    if (Due()) {
+    if (!orphans_released_) {
+      orphans_released_ = ReleaseEarlierOrphans();
+    } else if (Due()) {
       auto start = Clock::now();
       proto::Command collect;
       collect.mutable_collect();

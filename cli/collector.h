@@ -1,4 +1,7 @@
-// Frees removed files' chunks in the background: while this node leads and
+// Housekeeping through the log. First, until it is applied, ReleaseOrphans:
+// files this node's earlier processes kept for their open handles
+// (fuse/open_files.h) are freed. Then it frees removed files' chunks in
+// the background: while this node leads and
 // the store holds garbage (fsm/commands.h, kFreeAtOnceBytes), it proposes
 // Collect commands one after another, each freeing a bounded batch on every
 // replica. Through the log, so every replica frees the same chunks at the
@@ -32,6 +35,8 @@ class Collector {
   void Run();
   // Whether this node leads and its applied state holds garbage.
   bool Due();
+  // True once a ReleaseOrphans of this process was applied.
+  bool ReleaseEarlierOrphans();
 
   fuse::Backend* const backend_;
   const replica::Driver* const driver_;
@@ -40,6 +45,7 @@ class Collector {
 
   const std::chrono::milliseconds idle_;
   uint64_t chosen_after_batch_ = 0;  // The chosen index after the last batch.
+  bool orphans_released_ = false;
   // Kept across polls (opening one is a SQLite connection); the collector
   // thread's only.
   std::unique_ptr<fsm::Reader> reader_;

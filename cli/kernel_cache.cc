@@ -26,8 +26,11 @@ std::optional<uint64_t> AttrsOnlyTarget(const std::string& encoded) {
       return c.setxattr().inode();
     case proto::Command::kRemovexattr:
       return c.removexattr().inode();
+    case proto::Command::kRelease:
+      return c.release().inode();
     case proto::Command::kNoop:
     case proto::Command::kCollect:
+    case proto::Command::kReleaseOrphans:  // Only nameless inodes.
       return 0;
     default:
       return std::nullopt;

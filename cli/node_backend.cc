@@ -77,6 +77,7 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
   id->set_node(options_.node_id);
   id->set_session(session->id);
   id->set_sequence(session->sequence);
+  command.set_boot(options_.boot_id);
   std::string encoded = command.SerializeAsString();
   auto deadline = Clock::now() + milliseconds(options_.request_timeout_ms);
   Status last = Status::Ok();

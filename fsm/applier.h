@@ -85,8 +85,13 @@ class Applier {
   // Links `child` into `parent` as `name` with a fresh readdir cookie.
   Status AddEntry(uint64_t parent, const std::string& name,
                   const InodeRow& child);
-  // Removes one link to a non-directory; frees it with its last link.
-  Status DropLink(InodeRow& row, int64_t time_ns);
+  // Removes one link to a non-directory. With its last link it is freed,
+  // or kept as the proposer's orphan if `c` says the proposer holds it
+  // open (Command.keep_open; *r says which).
+  Status DropLink(InodeRow& row, const proto::Command& c, proto::Result* r);
+  Status FreeInode(const InodeRow& row);
+  R Release(const proto::Command& c);
+  R ReleaseOrphans(const proto::Command& c);
   // Frees the chunks of `row` now if they are few, else hands them to the
   // store's garbage, which Collect commands free in bounded batches.
   Status ReleaseChunks(const InodeRow& row);

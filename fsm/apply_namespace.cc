@@ -1,6 +1,7 @@
 // Dispatch, shared helpers, and the namespace operations other than rename.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "fsm/applier.h"
@@ -69,6 +70,10 @@ StatusOr<proto::Result> Applier::Apply(const proto::Command& c) {
       return proto::Result();
     case proto::Command::kCollect:
       return Collect();
+    case proto::Command::kRelease:
+      return Release(c);
+    case proto::Command::kReleaseOrphans:
+      return ReleaseOrphans(c);
     case proto::Command::OP_NOT_SET:
       break;
   }
@@ -135,17 +140,56 @@ Status Applier::AddEntry(uint64_t parent, const std::string& name,
   return store_->PutDentry(parent, d);
 }
 
-Status Applier::DropLink(InodeRow& row, int64_t time_ns) {
+Status Applier::DropLink(InodeRow& row, const proto::Command& c,
+                         proto::Result* r) {
   PAXOSFS_CHECK(!S_ISDIR(row.mode));
   PAXOSFS_CHECK(row.nlink > 0);
   row.nlink--;
-  row.ctime_ns = time_ns;
-  // Freed now: open-but-unlinked files are not kept (see README).
-  if (row.nlink == 0) {
-    PAXOSFS_RETURN_IF_ERROR(ReleaseChunks(row));
-    return store_->DeleteInode(row.ino);
+  row.ctime_ns = c.time_ns();
+  if (row.nlink > 0) return store_->PutInode(row);
+  const auto& open = c.keep_open();
+  const uint64_t node = c.request_id().node();
+  if (node == 0 || std::find(open.begin(), open.end(), row.ino) == open.end()) {
+    return FreeInode(row);
   }
-  return store_->PutInode(row);
+  r->set_orphaned(row.ino);
+  PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));
+  return store_->PutOrphan({row.ino, node, c.boot()});
+}
+
+Status Applier::FreeInode(const InodeRow& row) {
+  PAXOSFS_RETURN_IF_ERROR(ReleaseChunks(row));
+  return store_->DeleteInode(row.ino);
+}
+
+StatusOr<proto::Result> Applier::Release(const proto::Command& c) {
+  // Only the node that kept it; a repeat or a stray Release does nothing.
+  auto orphan = store_->GetOrphan(c.release().inode());
+  if (!orphan.ok()) return orphan.status();
+  if (!orphan->has_value() || (*orphan)->node != c.request_id().node()) {
+    return proto::Result();
+  }
+  InodeRow row;
+  StatusOr<int> e = Load((*orphan)->ino, &row);
+  if (!e.ok()) return e.status();
+  PAXOSFS_CHECK(*e == 0);
+  PAXOSFS_RETURN_IF_ERROR(store_->DeleteOrphan(row.ino));
+  PAXOSFS_RETURN_IF_ERROR(FreeInode(row));
+  return proto::Result();
+}
+
+StatusOr<proto::Result> Applier::ReleaseOrphans(const proto::Command& c) {
+  auto stale = store_->StaleOrphans(c.request_id().node(), c.boot());
+  if (!stale.ok()) return stale.status();
+  for (uint64_t ino : *stale) {
+    InodeRow row;
+    StatusOr<int> e = Load(ino, &row);
+    if (!e.ok()) return e.status();
+    PAXOSFS_CHECK(*e == 0);
+    PAXOSFS_RETURN_IF_ERROR(store_->DeleteOrphan(ino));
+    PAXOSFS_RETURN_IF_ERROR(FreeInode(row));
+  }
+  return proto::Result();
 }
 
 StatusOr<proto::Result> Applier::EntryResult(const InodeRow& row) {
@@ -227,10 +271,11 @@ StatusOr<proto::Result> Applier::Unlink(const proto::Command& c) {
   if (!le.ok()) return le.status();
   PAXOSFS_CHECK(*le == 0);
   PAXOSFS_RETURN_IF_ERROR(store_->DeleteDentry(parent.ino, op.name()));
-  PAXOSFS_RETURN_IF_ERROR(DropLink(row, c.time_ns()));
+  proto::Result r;
+  PAXOSFS_RETURN_IF_ERROR(DropLink(row, c, &r));
   parent.mtime_ns = parent.ctime_ns = c.time_ns();
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(parent));
-  return proto::Result();
+  return r;
 }
 
 StatusOr<proto::Result> Applier::Rmdir(const proto::Command& c) {
@@ -271,6 +316,8 @@ StatusOr<proto::Result> Applier::Link(const proto::Command& c) {
   // linkat(2) looks the new name up before it looks at the inode's type.
   if (existing->has_value()) return Err(EEXIST);
   if (S_ISDIR(row.mode)) return Err(EPERM);
+  // An orphan stays nameless, as linkat(2) refuses an unlinked file.
+  if (row.nlink == 0) return Err(ENOENT);
   row.nlink++;
   row.ctime_ns = c.time_ns();
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(row));

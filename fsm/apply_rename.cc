@@ -81,13 +81,14 @@ StatusOr<proto::Result> Applier::Rename(const proto::Command& c) {
   const int64_t t = c.time_ns();
   InodeRow& old_dir = p.old_dir;
   InodeRow& new_dir = p.target_dir();
+  proto::Result r;
   if (p.has_dst) {
     PAXOSFS_RETURN_IF_ERROR(store_->DeleteDentry(new_dir.ino, op.new_name()));
     if (S_ISDIR(dst.mode)) {
       PAXOSFS_RETURN_IF_ERROR(store_->DeleteInode(dst.ino));
       new_dir.nlink--;
     } else {
-      PAXOSFS_RETURN_IF_ERROR(DropLink(dst, t));
+      PAXOSFS_RETURN_IF_ERROR(DropLink(dst, c, &r));
     }
   }
   PAXOSFS_RETURN_IF_ERROR(store_->DeleteDentry(old_dir.ino, op.name()));
@@ -100,7 +101,6 @@ StatusOr<proto::Result> Applier::Rename(const proto::Command& c) {
   src.ctime_ns = t;
   PAXOSFS_RETURN_IF_ERROR(store_->PutInode(src));
   PAXOSFS_RETURN_IF_ERROR(TouchDirs(p, t));
-  proto::Result r;
   ToAttr(src, r.mutable_other_attr());
   return r;
 }

@@ -18,6 +18,16 @@ struct ThreadReader {
 };
 thread_local ThreadReader thread_reader;
 
+StatusOr<fsm::Reader*> ThisThreadsReader(Backend* backend) {
+  if (thread_reader.owner != backend || !thread_reader.reader) {
+    auto reader = backend->NewReader();
+    if (!reader.ok()) return reader.status();
+    thread_reader.owner = backend;
+    thread_reader.reader = std::move(reader).value();
+  }
+  return thread_reader.reader.get();
+}
+
 }  // namespace
 
 Context* ContextOf(fuse_req_t req) {
@@ -109,17 +119,55 @@ fsm::Reader* BarrierReader(fuse_req_t req) {
 }
 
 fsm::Reader* LocalReader(fuse_req_t req) {
-  Backend* backend = ContextOf(req)->backend;
-  if (thread_reader.owner != backend || !thread_reader.reader) {
-    auto reader = backend->NewReader();
-    if (!reader.ok()) {
-      ReplyStatus(req, reader.status());
-      return nullptr;
-    }
-    thread_reader.owner = backend;
-    thread_reader.reader = std::move(reader).value();
+  StatusOr<fsm::Reader*> reader = ThisThreadsReader(ContextOf(req)->backend);
+  if (!reader.ok()) {
+    ReplyStatus(req, reader.status());
+    return nullptr;
   }
-  return thread_reader.reader.get();
+  return *reader;
+}
+
+uint64_t KeepIfOpen(fuse_req_t req, uint64_t parent, const std::string& name,
+                    proto::Command* c) {
+  Context* context = ContextOf(req);
+  if (!context->open_files.Any()) return 0;
+  // This node's view: if it trails, the command names another inode than
+  // it removes, and apply frees the file as it would without a handle.
+  StatusOr<fsm::Reader*> reader = ThisThreadsReader(context->backend);
+  if (!reader.ok()) return 0;
+  StatusOr<proto::Result> found = (*reader)->Lookup(parent, name);
+  if (!found.ok() || found->error() != 0) return 0;
+  uint64_t ino = found->attr().ino();
+  if (!context->open_files.Removing(ino)) return 0;
+  c->add_keep_open(ino);
+  return ino;
+}
+
+namespace {
+
+void Release(fuse_req_t req, uint64_t ino) {
+  proto::Command c = NewCommand(req);
+  c.mutable_release()->set_inode(ino);
+  StatusOr<proto::Result> r = Execute(req, std::move(c));
+  if (!r.ok()) {
+    // Freed when this node's next process starts (ReleaseOrphans).
+    Logf(LogLevel::kWarning, "fuse",
+         "inode %llu, unlinked and now closed, stays stored: %s",
+         static_cast<unsigned long long>(ino), r.status().ToString().c_str());
+  }
+}
+
+}  // namespace
+
+void Removed(fuse_req_t req, uint64_t kept,
+             const StatusOr<proto::Result>& result) {
+  if (kept == 0) return;
+  bool orphaned = result.ok() && result->orphaned() == kept;
+  if (ContextOf(req)->open_files.Removed(kept, orphaned)) Release(req, kept);
+}
+
+void Closed(fuse_req_t req, uint64_t ino) {
+  if (ContextOf(req)->open_files.Closed(ino)) Release(req, ino);
 }
 
 void ReplyStatus(fuse_req_t req, const Status& status) {

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "fuse/backend.h"
+#include "fuse/open_files.h"
 #include "fuse/page_cache.h"
 #include "proto/command.pb.h"
 
@@ -34,6 +35,7 @@ struct Context {
   // Data versions of files at their last open, to keep unchanged files'
   // cached pages across opens.
   OpenVersions opened;
+  OpenFiles open_files;
 };
 
 Context* ContextOf(fuse_req_t req);
@@ -64,6 +66,17 @@ fsm::Reader* BarrierReader(fuse_req_t req);
 // which may trail writes acknowledged elsewhere. Null after replying with
 // an error.
 fsm::Reader* LocalReader(fuse_req_t req);
+
+// Removing the last name of a file this node holds open keeps the file
+// (fuse/open_files.h). Before proposing `c`, which may remove the name
+// `name` in `parent`: returns the inode `c` now asks to keep, or 0. Then
+// Removed, with the command's outcome, must follow a non-zero answer.
+uint64_t KeepIfOpen(fuse_req_t req, uint64_t parent, const std::string& name,
+                    proto::Command* c);
+void Removed(fuse_req_t req, uint64_t kept,
+             const StatusOr<proto::Result>& result);
+// A handle of `ino` was released (or its open never reached the caller).
+void Closed(fuse_req_t req, uint64_t ino);
 
 // Replies with the errno for `status`, logging why when that is EIO.
 void ReplyStatus(fuse_req_t req, const Status& status);

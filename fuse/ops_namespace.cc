@@ -92,7 +92,10 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   proto::Command c = NewCommand(req);
   c.mutable_unlink()->set_parent(parent);
   c.mutable_unlink()->set_name(name);
-  ReplyErr(req, Execute(req, std::move(c)));
+  uint64_t kept = KeepIfOpen(req, parent, name, &c);
+  StatusOr<proto::Result> r = Execute(req, std::move(c));
+  Removed(req, kept, r);
+  ReplyErr(req, r);
 }
 
 void RmDir(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -120,7 +123,10 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   r->set_new_parent(new_parent);
   r->set_new_name(new_name);
   r->set_flags(flags);
-  ReplyErr(req, Execute(req, std::move(c)));
+  uint64_t kept = KeepIfOpen(req, new_parent, new_name, &c);
+  StatusOr<proto::Result> result = Execute(req, std::move(c));
+  Removed(req, kept, result);
+  ReplyErr(req, result);
 }
 
 void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent,

@@ -16,8 +16,9 @@ namespace paxosfs::snapshot {
 namespace {
 
 // Bumped when the schema changes incompatibly; Open refuses other values.
-// Format 2 added inodes.data and the garbage table; Open upgrades format 1.
-constexpr uint64_t kFormat = 2;
+// Format 2 added inodes.data and the garbage table, format 3 the orphans
+// table; Open upgrades formats 1 and 2.
+constexpr uint64_t kFormat = 3;
 constexpr uint64_t kRootIno = 1;
 constexpr uint32_t kRootMode = 0040755;
 
@@ -53,6 +54,8 @@ CREATE TABLE sessions(
   node INTEGER NOT NULL, session INTEGER NOT NULL,
   sequence INTEGER NOT NULL, result BLOB NOT NULL,
   PRIMARY KEY (node, session)) WITHOUT ROWID;
+CREATE TABLE orphans(
+  ino INTEGER PRIMARY KEY, node INTEGER NOT NULL, boot INTEGER NOT NULL);
 )sql";
 
 // What format 2 added to format 1; both end with the same schema.
@@ -61,6 +64,13 @@ ALTER TABLE inodes ADD COLUMN data INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE garbage(data INTEGER PRIMARY KEY, stored INTEGER NOT NULL);
 CREATE TABLE data_keys(id INTEGER PRIMARY KEY CHECK (id = 1), next INTEGER NOT NULL);
 UPDATE meta SET format = 2 WHERE id = 1;
+)sql";
+
+// What format 3 added to format 2.
+constexpr const char* kUpgradeFrom2 = R"sql(
+CREATE TABLE orphans(
+  ino INTEGER PRIMARY KEY, node INTEGER NOT NULL, boot INTEGER NOT NULL);
+UPDATE meta SET format = 3 WHERE id = 1;
 )sql";
 
 uint64_t MetaChecksum(uint64_t format, uint64_t chunk_size, const Meta& m) {
@@ -309,14 +319,17 @@ StatusOr<Meta> Store::ReadMeta() {
 Status Store::Upgrade() {
   StatusOr<MetaRow> r = ReadMetaRow();
   if (!r.ok()) return r.status();
-  if (r->format != 1) return Status::Ok();
-  // One durable transaction: a crash leaves format 1 or format 2, whole.
+  if (r->format != 1 && r->format != 2) return Status::Ok();
+  // One durable transaction: a crash leaves the old format or the new one,
+  // whole.
   PAXOSFS_RETURN_IF_ERROR(Begin(/*durable=*/true));
   meta_ = r->meta;
-  Status s = Exec(kUpgradeFrom1);
+  Status s = r->format == 1 ? Exec(kUpgradeFrom1) : Status::Ok();
+  if (s.ok()) s = Exec(kUpgradeFrom2);
   if (!s.ok()) {
     Rollback().ok();
-    return s.WithContext("upgrading store " + path_ + " from format 1");
+    return s.WithContext("upgrading store " + path_ + " from format " +
+                         std::to_string(r->format));
   }
   return Commit();
 }

@@ -69,6 +69,14 @@ struct SessionRow {
   std::string result;  // The encoded result returned for `sequence`.
 };
 
+// An inode without names kept for the open handles of node `node`'s
+// process started at `boot` until that node releases it.
+struct OrphanRow {
+  uint64_t ino = 0;
+  uint64_t node = 0;
+  uint64_t boot = 0;
+};
+
 // The meta row: one per store, checksummed, written with every commit.
 struct Meta {
   uint64_t applied_index = 0;
@@ -231,6 +239,12 @@ class Store {
   StatusOr<std::optional<SessionRow>> GetSession(uint64_t node,
                                                  uint64_t session);
   Status PutSession(uint64_t node, uint64_t session, const SessionRow& row);
+
+  Status PutOrphan(const OrphanRow& row);
+  StatusOr<std::optional<OrphanRow>> GetOrphan(uint64_t ino);
+  Status DeleteOrphan(uint64_t ino);
+  // The inodes `node` kept for processes started before `boot`, in order.
+  StatusOr<std::vector<uint64_t>> StaleOrphans(uint64_t node, uint64_t boot);
 
   // A hash over the logical state (every row of every table, in key order,
   // with the meta row), independent of insertion order and of SQLite's file

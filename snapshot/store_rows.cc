@@ -369,6 +369,40 @@ Status HashQuery(Statement& s, Hasher& h) {
 
 }  // namespace
 
+Status Store::PutOrphan(const OrphanRow& r) {
+  Statement s(this, "INSERT INTO orphans(ino, node, boot) VALUES (?, ?, ?)");
+  return s.Bind(1, r.ino).Bind(2, r.node).Bind(3, r.boot).Run();
+}
+
+StatusOr<std::optional<OrphanRow>> Store::GetOrphan(uint64_t ino) {
+  Statement s(this, "SELECT node, boot FROM orphans WHERE ino = ?");
+  s.Bind(1, ino);
+  StatusOr<bool> row = s.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<OrphanRow>();
+  return std::optional<OrphanRow>(OrphanRow{ino, s.U64(0), s.U64(1)});
+}
+
+Status Store::DeleteOrphan(uint64_t ino) {
+  Statement s(this, "DELETE FROM orphans WHERE ino = ?");
+  return s.Bind(1, ino).Run();
+}
+
+StatusOr<std::vector<uint64_t>> Store::StaleOrphans(uint64_t node,
+                                                    uint64_t boot) {
+  Statement s(this,
+              "SELECT ino FROM orphans WHERE node = ? AND boot < ?"
+              " ORDER BY ino");
+  s.Bind(1, node).Bind(2, boot);
+  std::vector<uint64_t> out;
+  for (;;) {
+    StatusOr<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(s.U64(0));
+  }
+}
+
 StatusOr<uint64_t> Store::Digest() {
   // Key order, never rowid or file order: two stores holding the same rows
   // hash the same however they got there.
@@ -383,6 +417,7 @@ StatusOr<uint64_t> Store::Digest() {
       "SELECT next FROM data_keys",
       "SELECT node, session, sequence, result FROM sessions"
       " ORDER BY node, session",
+      "SELECT ino, node, boot FROM orphans ORDER BY ino",
       "SELECT format, chunk_size, applied_index, next_ino, next_cookie"
       " FROM meta",
   };

@@ -267,6 +267,36 @@ TEST_F(ClusterTest, LargeFileRemovedOrRewritten_SpaceFreedOnEveryNode) {
   EXPECT_TRUE(cluster_->WaitConverged()) << "digests differ";
 }
 
+TEST_F(ClusterTest, UnlinkedWhileOpen_ReadableUntilItsNodeRestarts) {
+  const int node = leader_ % 3 + 1;
+  const int other = node % 3 + 1;
+  const std::string data = Pattern(2 << 20, 3);
+  ASSERT_TRUE(WriteFile(P(node, "held"), data));
+  ASSERT_TRUE(cluster_->WaitConverged());
+  const uint64_t with_file = UsedBlocks(cluster_->mount(other));
+  int fd = open(P(node, "held").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  ASSERT_EQ(unlink(P(node, "held").c_str()), 0);
+  EXPECT_EQ(access(P(other, "held").c_str(), F_OK), -1);
+  std::string got(data.size(), '\0');
+  EXPECT_EQ(pread(fd, got.data(), got.size(), 0), ssize_t(data.size()));
+  EXPECT_TRUE(got == data) << "the open handle reads the removed file";
+  ASSERT_TRUE(cluster_->WaitConverged());
+  EXPECT_EQ(UsedBlocks(cluster_->mount(other)), with_file)
+      << "kept on every node while the handle is open";
+  // A crash takes the handle with it; the node's next process frees what
+  // its last one kept.
+  cluster_->Kill9(node);
+  close(fd);
+  cluster_->Start(node);
+  ASSERT_NE(cluster_->WaitReady(), 0);
+  EXPECT_TRUE(Eventually([&] {
+    return UsedBlocks(cluster_->mount(other)) < with_file;
+  })) << UsedBlocks(cluster_->mount(other))
+      << " blocks used of " << with_file;
+  EXPECT_TRUE(cluster_->WaitConverged()) << "digests differ";
+}
+
 TEST_F(ClusterTest, AppendFromTwoNodes_NothingOverwritten) {
   int a = open(P(1, "shared.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   ASSERT_GE(a, 0);

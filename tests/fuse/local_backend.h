@@ -15,7 +15,9 @@ namespace paxosfs::fuse {
 
 class LocalBackend final : public Backend {
  public:
-  explicit LocalBackend(fsm::Filesystem* fs) : fs_(fs) {}
+  // `boot`: Command.boot of every command, as one process of a node.
+  explicit LocalBackend(fsm::Filesystem* fs, uint64_t boot = 1)
+      : fs_(fs), boot_(boot) {}
 
   StatusOr<proto::Result> Execute(proto::Command command) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -23,6 +25,7 @@ class LocalBackend final : public Backend {
     id->set_node(1);
     id->set_session(1);
     id->set_sequence(++sequence_);
+    command.set_boot(boot_);
     uint64_t slot = fs_->AppliedIndex() + 1;
     auto results = fs_->Apply(slot, {command.SerializeAsString()});
     if (!results.ok()) return results.status();
@@ -44,6 +47,7 @@ class LocalBackend final : public Backend {
 
  private:
   fsm::Filesystem* const fs_;
+  const uint64_t boot_;
   std::mutex mu_;
   uint64_t sequence_ = 0;  // Guarded by mu_.
   DataVersions versions_;

@@ -126,9 +126,11 @@ TEST_F(PageChecksumsTest, StoreCreatedWithoutThem_OpensAndIsNotChecked) {
     // A store file begun by an earlier version: pages reserve nothing.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir_ + "/a.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "PRAGMA page_size=16384; CREATE TABLE old(x); DROP TABLE old;", nullptr,
-                           nullptr, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(
+            db, "PRAGMA page_size=16384; CREATE TABLE old(x); DROP TABLE old;",
+            nullptr, nullptr, nullptr),
+        SQLITE_OK);
     sqlite3_close(db);
   }
   WriteChunks("a.db", "pq");

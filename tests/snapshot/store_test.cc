@@ -182,23 +182,11 @@ TEST_F(StoreTest, Garbage_FreedInBoundedBatchesInKeyOrder) {
 }
 
 TEST_F(StoreTest, Open_UpgradesFormat1KeepingRows) {
-  {
-    auto s = OpenStore("a.db");
-    ASSERT_TRUE(s->Begin().ok());
-    ASSERT_TRUE(s->PutChunk(1, 0, "kept").ok());
-    s->SetMeta(Meta{5, 2, 3});
-    ASSERT_TRUE(s->Commit().ok());
-  }
-  // What format 1 wrote: no inodes.data, no garbage table, its checksum.
-  Hasher h;
-  h.Update("paxosfs-meta");
-  for (uint64_t v : {1, 64 * 1024, 5, 2, 3}) h.UpdateU64(v);
-  std::string sql =
-      "ALTER TABLE inodes DROP COLUMN data; DROP TABLE garbage;"
-      " DROP TABLE data_keys;"
-      " UPDATE meta SET format = 1, checksum = " +
-      std::to_string(static_cast<int64_t>(h.Digest()));
-  Tamper("a.db", sql.c_str());
+  // Format 1: no inodes.data, no garbage or data_keys table (nor orphans).
+  ASSERT_NO_FATAL_FAILURE(
+      MakeOldStore(1,
+                   "ALTER TABLE inodes DROP COLUMN data; DROP TABLE garbage;"
+                   " DROP TABLE data_keys; DROP TABLE orphans;"));
   auto s = OpenStore("a.db");
   EXPECT_EQ(s->meta().applied_index, 5u);
   EXPECT_EQ(**s->GetChunk(1, 0), "kept");
@@ -208,6 +196,23 @@ TEST_F(StoreTest, Open_UpgradesFormat1KeepingRows) {
   EXPECT_FALSE(*s->HasGarbage());
   s.reset();
   EXPECT_EQ(OpenStore("a.db", /*read_only=*/true)->meta().applied_index, 5u);
+}
+
+TEST_F(StoreTest, Open_UpgradesFormat2AddingOrphans) {
+  ASSERT_NO_FATAL_FAILURE(MakeOldStore(2, "DROP TABLE orphans;"));
+  auto s = OpenStore("a.db");
+  EXPECT_EQ(**s->GetChunk(1, 0), "kept");
+  ASSERT_TRUE(s->Begin().ok());
+  ASSERT_TRUE(s->PutOrphan({7, 2, 100}).ok());
+  s->SetMeta(Meta{6, 8, 3});
+  ASSERT_TRUE(s->Commit().ok());
+  auto orphan = s->GetOrphan(7);
+  ASSERT_TRUE(orphan.ok() && orphan->has_value());
+  EXPECT_EQ((*orphan)->node, 2u);
+  EXPECT_EQ((*orphan)->boot, 100u);
+  EXPECT_EQ(*s->StaleOrphans(2, 101), std::vector<uint64_t>{7});
+  EXPECT_TRUE(s->StaleOrphans(2, 100)->empty()) << "only earlier processes'";
+  EXPECT_TRUE(s->StaleOrphans(3, 101)->empty()) << "only the node's own";
 }
 
 TEST_F(StoreTest, Digest_IndependentOfInsertionOrder) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/check.h"
+#include "common/checksum.h"
 #include "gtest/gtest.h"
 #include "snapshot/store.h"
 
@@ -78,6 +79,28 @@ class StoreTest : public ::testing::Test {
     ASSERT_EQ(sqlite3_open((dir_ + "/" + name).c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
+  }
+  // A store holding chunk (1, 0) = "kept" at applied index 5, turned back
+  // into what format `format` wrote by `undo` (SQL), with that format's meta
+  // checksum.
+  void MakeOldStore(uint64_t format, const std::string& undo) {
+    {
+      auto s = OpenStore("a.db");
+      ASSERT_TRUE(s->Begin().ok());
+      ASSERT_TRUE(s->PutChunk(1, 0, "kept").ok());
+      s->SetMeta(Meta{5, 2, 3});
+      ASSERT_TRUE(s->Commit().ok());
+    }
+    Hasher h;
+    h.Update("paxosfs-meta");
+    for (uint64_t v :
+         {format, uint64_t{64 * 1024}, uint64_t{5}, uint64_t{2}, uint64_t{3}}) {
+      h.UpdateU64(v);
+    }
+    std::string sql =
+        undo + " UPDATE meta SET format = " + std::to_string(format) +
+        ", checksum = " + std::to_string(static_cast<int64_t>(h.Digest()));
+    Tamper("a.db", sql.c_str());
   }
   std::string dir_;
 };
