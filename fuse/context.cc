@@ -145,10 +145,13 @@ uint64_t KeepIfOpen(fuse_req_t req, uint64_t parent, const std::string& name,
 
 namespace {
 
-void Release(fuse_req_t req, uint64_t ino) {
-  proto::Command c = NewCommand(req);
+// Takes no request: a failed reply has freed it. Apply checks nothing of
+// a Release but the proposing node.
+void Release(Context* context, uint64_t ino) {
+  proto::Command c;
+  c.set_time_ns(context->clock->WallNanos());
   c.mutable_release()->set_inode(ino);
-  StatusOr<proto::Result> r = Execute(req, std::move(c));
+  StatusOr<proto::Result> r = context->backend->Execute(std::move(c));
   if (!r.ok()) {
     // Freed when this node's next process starts (ReleaseOrphans).
     Logf(LogLevel::kWarning, "fuse",
@@ -162,12 +165,15 @@ void Release(fuse_req_t req, uint64_t ino) {
 void Removed(fuse_req_t req, uint64_t kept,
              const StatusOr<proto::Result>& result) {
   if (kept == 0) return;
-  bool orphaned = result.ok() && result->orphaned() == kept;
-  if (ContextOf(req)->open_files.Removed(kept, orphaned)) Release(req, kept);
+  // An unknown outcome may still be applied, keeping the file: count it as
+  // kept (a Release of a file that is not this node's orphan does nothing).
+  bool orphaned = !result.ok() || result->orphaned() == kept;
+  Context* context = ContextOf(req);
+  if (context->open_files.Removed(kept, orphaned)) Release(context, kept);
 }
 
-void Closed(fuse_req_t req, uint64_t ino) {
-  if (ContextOf(req)->open_files.Closed(ino)) Release(req, ino);
+void Closed(Context* context, uint64_t ino) {
+  if (context->open_files.Closed(ino)) Release(context, ino);
 }
 
 void ReplyStatus(fuse_req_t req, const Status& status) {

@@ -76,7 +76,9 @@ uint64_t KeepIfOpen(fuse_req_t req, uint64_t parent, const std::string& name,
 void Removed(fuse_req_t req, uint64_t kept,
              const StatusOr<proto::Result>& result);
 // A handle of `ino` was released (or its open never reached the caller).
-void Closed(fuse_req_t req, uint64_t ino);
+// Takes the context, not a request: after a failed reply the request is
+// gone.
+void Closed(Context* context, uint64_t ino);
 
 // Replies with the errno for `status`, logging why when that is EIO.
 void ReplyStatus(fuse_req_t req, const Status& status);

@@ -68,9 +68,10 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   // A read-only create reads through the page cache like an open; the
   // kernel drops what it may hold of a file that existed (no keep_cache).
   RecordOpen(req, r->attr().ino(), fi);
-  ContextOf(req)->open_files.Opened(r->attr().ino());
+  Context* context = ContextOf(req);
+  context->open_files.Opened(r->attr().ino());
   // Interrupted: the kernel will not release what it never opened.
-  if (fuse_reply_create(req, &e, fi) != 0) Closed(req, r->attr().ino());
+  if (fuse_reply_create(req, &e, fi) != 0) Closed(context, r->attr().ino());
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -89,8 +90,9 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // After the barrier (and our own truncate), so the version covers every
   // change that completed before this open.
   fi->keep_cache = RecordOpen(req, ino, fi) ? 1 : 0;
-  ContextOf(req)->open_files.Opened(ino);
-  if (fuse_reply_open(req, fi) != 0) Closed(req, ino);
+  Context* context = ContextOf(req);
+  context->open_files.Opened(ino);
+  if (fuse_reply_open(req, fi) != 0) Closed(context, ino);
 }
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -121,7 +123,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
 
 void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { ReplyDurable(req); }
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  Closed(req, ino);
+  Closed(ContextOf(req), ino);
   fuse_reply_err(req, 0);
 }
 void Fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {

@@ -67,7 +67,10 @@ void NoteHeader(File* f, const void* buf, int amount, int64_t offset) {
   if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0) return;
   int page_size = (h[16] << 8) | h[17];
   if (page_size == 1) page_size = 65536;
-  f->checked_page_size = h[20] == kPageChecksumBytes ? page_size : 0;
+  // SQLite never lowers a file's reserve: a header that says otherwise
+  // after one that reserved checksums is damage, and page 1's own check
+  // must still run.
+  if (h[20] == kPageChecksumBytes) f->checked_page_size = page_size;
 }
 
 bool IsWholePage(const File* f, int amount, int64_t offset) {

@@ -1,9 +1,10 @@
 // Page checksums for the store: a VFS shim under SQLite that keeps an XXH3
 // checksum in the last 8 bytes of every page of a database file and checks
-// it on every page read from that file, so a flipped bit, a torn or lost
-// write, or a page written to the wrong place is reported as corruption
-// instead of being served as file data. Why a shim and what it covers:
-// snapshot/README.md ("Page checksums").
+// it on every page read from that file, so a flipped bit, a torn write, a
+// page never written, or one written to the wrong place is reported as
+// corruption instead of being served as file data. (A lost overwrite,
+// which leaves the page's previous valid version, is not.) Why a shim and what
+// it covers: snapshot/README.md ("Page checksums").
 //
 // Only database files whose header reserves exactly 8 bytes per page are
 // checked (a new store reserves them, see ReservePageChecksums); others
