@@ -90,6 +90,8 @@ class Applier {
   // open (Command.keep_open; *r says which).
   Status DropLink(InodeRow& row, const proto::Command& c, proto::Result* r);
   Status FreeInode(const InodeRow& row);
+  // Forgets orphan `ino` and frees it.
+  Status FreeOrphan(uint64_t ino);
   R Release(const proto::Command& c);
   R ReleaseOrphans(const proto::Command& c);
   // Frees the chunks of `row` now if they are few, else hands them to the

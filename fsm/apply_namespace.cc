@@ -162,6 +162,15 @@ Status Applier::FreeInode(const InodeRow& row) {
   return store_->DeleteInode(row.ino);
 }
 
+Status Applier::FreeOrphan(uint64_t ino) {
+  InodeRow row;
+  StatusOr<int> e = Load(ino, &row);
+  if (!e.ok()) return e.status();
+  PAXOSFS_CHECK(*e == 0);  // An orphan row always has its inode.
+  PAXOSFS_RETURN_IF_ERROR(store_->DeleteOrphan(ino));
+  return FreeInode(row);
+}
+
 StatusOr<proto::Result> Applier::Release(const proto::Command& c) {
   // Only the node that kept it; a repeat or a stray Release does nothing.
   auto orphan = store_->GetOrphan(c.release().inode());
@@ -169,26 +178,14 @@ StatusOr<proto::Result> Applier::Release(const proto::Command& c) {
   if (!orphan->has_value() || (*orphan)->node != c.request_id().node()) {
     return proto::Result();
   }
-  InodeRow row;
-  StatusOr<int> e = Load((*orphan)->ino, &row);
-  if (!e.ok()) return e.status();
-  PAXOSFS_CHECK(*e == 0);
-  PAXOSFS_RETURN_IF_ERROR(store_->DeleteOrphan(row.ino));
-  PAXOSFS_RETURN_IF_ERROR(FreeInode(row));
+  PAXOSFS_RETURN_IF_ERROR(FreeOrphan((*orphan)->ino));
   return proto::Result();
 }
 
 StatusOr<proto::Result> Applier::ReleaseOrphans(const proto::Command& c) {
   auto stale = store_->StaleOrphans(c.request_id().node(), c.boot());
   if (!stale.ok()) return stale.status();
-  for (uint64_t ino : *stale) {
-    InodeRow row;
-    StatusOr<int> e = Load(ino, &row);
-    if (!e.ok()) return e.status();
-    PAXOSFS_CHECK(*e == 0);
-    PAXOSFS_RETURN_IF_ERROR(store_->DeleteOrphan(ino));
-    PAXOSFS_RETURN_IF_ERROR(FreeInode(row));
-  }
+  for (uint64_t ino : *stale) PAXOSFS_RETURN_IF_ERROR(FreeOrphan(ino));
   return proto::Result();
 }
 

@@ -127,9 +127,11 @@ fsm::Reader* LocalReader(fuse_req_t req) {
   return *reader;
 }
 
-uint64_t KeepIfOpen(fuse_req_t req, uint64_t parent, const std::string& name,
+namespace {
+
+// Names in `c` the file it may remove, if open here; returns its inode or 0.
+uint64_t KeepIfOpen(Context* context, uint64_t parent, const std::string& name,
                     proto::Command* c) {
-  Context* context = ContextOf(req);
   if (!context->open_files.Any()) return 0;
   // This node's view: if it trails, the command names another inode than
   // it removes, and apply frees the file as it would without a handle.
@@ -142,8 +144,6 @@ uint64_t KeepIfOpen(fuse_req_t req, uint64_t parent, const std::string& name,
   c->add_keep_open(ino);
   return ino;
 }
-
-namespace {
 
 // Takes no request: a failed reply has freed it. Apply checks nothing of
 // a Release but the proposing node.
@@ -162,14 +162,19 @@ void Release(Context* context, uint64_t ino) {
 
 }  // namespace
 
-void Removed(fuse_req_t req, uint64_t kept,
-             const StatusOr<proto::Result>& result) {
-  if (kept == 0) return;
+StatusOr<proto::Result> ExecuteRemoving(fuse_req_t req, uint64_t parent,
+                                        const std::string& name,
+                                        proto::Command command) {
+  Context* context = ContextOf(req);
+  uint64_t kept = KeepIfOpen(context, parent, name, &command);
+  StatusOr<proto::Result> result =
+      context->backend->Execute(std::move(command));
+  if (kept == 0) return result;
   // An unknown outcome may still be applied, keeping the file: count it as
   // kept (a Release of a file that is not this node's orphan does nothing).
   bool orphaned = !result.ok() || result->orphaned() == kept;
-  Context* context = ContextOf(req);
   if (context->open_files.Removed(kept, orphaned)) Release(context, kept);
+  return result;
 }
 
 void Closed(Context* context, uint64_t ino) {

@@ -67,14 +67,12 @@ fsm::Reader* BarrierReader(fuse_req_t req);
 // an error.
 fsm::Reader* LocalReader(fuse_req_t req);
 
-// Removing the last name of a file this node holds open keeps the file
-// (fuse/open_files.h). Before proposing `c`, which may remove the name
-// `name` in `parent`: returns the inode `c` now asks to keep, or 0. Then
-// Removed, with the command's outcome, must follow a non-zero answer.
-uint64_t KeepIfOpen(fuse_req_t req, uint64_t parent, const std::string& name,
-                    proto::Command* c);
-void Removed(fuse_req_t req, uint64_t kept,
-             const StatusOr<proto::Result>& result);
+// Execute for a command that may remove the name `name` in `parent`:
+// if that name's file is open here, the command asks apply to keep it
+// (fuse/open_files.h), and a file kept and closed meanwhile is released.
+StatusOr<proto::Result> ExecuteRemoving(fuse_req_t req, uint64_t parent,
+                                        const std::string& name,
+                                        proto::Command command);
 // A handle of `ino` was released (or its open never reached the caller).
 // Takes the context, not a request: after a failed reply the request is
 // gone.

@@ -92,10 +92,7 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   proto::Command c = NewCommand(req);
   c.mutable_unlink()->set_parent(parent);
   c.mutable_unlink()->set_name(name);
-  uint64_t kept = KeepIfOpen(req, parent, name, &c);
-  StatusOr<proto::Result> r = Execute(req, std::move(c));
-  Removed(req, kept, r);
-  ReplyErr(req, r);
+  ReplyErr(req, ExecuteRemoving(req, parent, name, std::move(c)));
 }
 
 void RmDir(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -123,10 +120,7 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   r->set_new_parent(new_parent);
   r->set_new_name(new_name);
   r->set_flags(flags);
-  uint64_t kept = KeepIfOpen(req, new_parent, new_name, &c);
-  StatusOr<proto::Result> result = Execute(req, std::move(c));
-  Removed(req, kept, result);
-  ReplyErr(req, result);
+  ReplyErr(req, ExecuteRemoving(req, new_parent, new_name, std::move(c)));
 }
 
 void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent,
