@@ -30,6 +30,11 @@ void AdminService::SetDriver(replica::Driver* driver) {
   driver_.store(driver);
 }
 
+void AdminService::SetMountPoint(std::string mount_point) {
+  std::lock_guard<std::mutex> lock(mount_mu_);
+  mount_point_ = std::move(mount_point);
+}
+
 grpc::ServerUnaryReactor* AdminService::GetStatus(
     grpc::CallbackServerContext* context, const proto::StatusRequest* request,
     proto::NodeStatus* reply) {
@@ -50,7 +55,10 @@ void AdminService::FillStatus(bool with_digest, proto::NodeStatus* reply) {
   reply->set_node_id(identity_.node_id);
   reply->set_cluster_id(identity_.cluster_id);
   reply->set_version(VersionString());
-  reply->set_mount_point(mount_point_);
+  {
+    std::lock_guard<std::mutex> lock(mount_mu_);
+    reply->set_mount_point(mount_point_);
+  }
   reply->set_applied_index(applier_->applied_index());
   reply->set_durable_index(applier_->durable_index());
   Status apply_error = applier_->error();

@@ -29,16 +29,17 @@ namespace paxosfs::cli {
 
 class AdminService final : public proto::Admin::CallbackService {
  public:
-  AdminService(const Identity& identity, std::string mount_point,
-               fsm::Filesystem* fs, const replica::Applier* applier)
-      : identity_(identity),
-        mount_point_(std::move(mount_point)),
-        fs_(fs),
-        applier_(applier) {}
+  AdminService(const Identity& identity, fsm::Filesystem* fs,
+               const replica::Applier* applier)
+      : identity_(identity), fs_(fs), applier_(applier) {}
 
   // Set once the driver runs, cleared before it stops; until then status
   // shows no consensus state and membership changes are refused.
   void SetDriver(replica::Driver* driver);
+  // Set once the mount answers, cleared before it unmounts: status shows a
+  // mount point only while files can be used through it (tests and the
+  // demo wait for it).
+  void SetMountPoint(std::string mount_point);
   // Set once the peer service runs, cleared before it stops.
   void SetTransport(const replica::Transport* transport) {
     transport_.store(transport);
@@ -58,7 +59,6 @@ class AdminService final : public proto::Admin::CallbackService {
   void FillStatus(bool with_digest, proto::NodeStatus* reply);
 
   const Identity identity_;
-  const std::string mount_point_;
   fsm::Filesystem* const fs_;
   const replica::Applier* const applier_;
 
@@ -67,6 +67,8 @@ class AdminService final : public proto::Admin::CallbackService {
   std::mutex driver_mu_;
   std::atomic<replica::Driver*> driver_{nullptr};
   std::atomic<const replica::Transport*> transport_{nullptr};
+  std::mutex mount_mu_;  // A leaf.
+  std::string mount_point_;
   // Last member: destroyed (joined) first, while what workers use lives.
   ReactorWorkers workers_;
 };

@@ -22,6 +22,17 @@ void NodeBackend::SetMount(fuse::Mount* mount) {
   mount_ = mount;
 }
 
+void NodeBackend::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = true;
+  for (const auto& s : sessions_) s->cv.notify_all();
+}
+
+bool NodeBackend::Stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_;
+}
+
 uint64_t NodeBackend::CacheTicket() {
   return cache_ == nullptr ? 0 : cache_->Ticket();
 }
@@ -82,7 +93,9 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
   auto deadline = Clock::now() + milliseconds(options_.request_timeout_ms);
   Status last = Status::Ok();
   std::optional<std::string> result;
-  for (int attempt = 0; !result && Clock::now() < deadline; ++attempt) {
+  bool stopping = false;
+  for (int attempt = 0; !result && !stopping && Clock::now() < deadline;
+       ++attempt) {
     // While this node cannot apply (its store is full), a command that does
     // not show up applied was most likely chosen already; offering it again
     // would only add copies to every node's log.
@@ -105,11 +118,16 @@ StatusOr<proto::Result> NodeBackend::Execute(proto::Command command) {
     // No leader known: wait a little for an election before offering again.
     if (offer && !last.ok())
       wake = std::min(wake, Clock::now() + milliseconds(50));
-    session->cv.wait_until(lock, wake,
-                           [&] { return session->result.has_value(); });
+    session->cv.wait_until(
+        lock, wake, [&] { return session->result.has_value() || stopping_; });
     result = session->result;
+    stopping = stopping_;
   }
   Release(session);
+  if (!result && stopping) {
+    return Status::Unavailable(
+        "this node is stopping (the outcome is unknown)");
+  }
   Status apply_error = applier_->error();
   if (!result && !apply_error.ok()) {
     // Chosen or not, it cannot be applied here before the store recovers;
@@ -137,7 +155,7 @@ Status NodeBackend::ReadBarrier() {
   // write, a read waits up to the request timeout before EAGAIN.
   auto index = driver_->ReadIndex(timeout);
   while (!index.ok() && index.status().code() == StatusCode::kUnavailable &&
-         Clock::now() < deadline) {
+         Clock::now() < deadline && !Stopping()) {
     index = driver_->ReadIndex(
         std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
   }

@@ -53,6 +53,10 @@ class NodeBackend final : public fuse::Backend {
   // Set once the mount exists, so applied remote writes invalidate its
   // page cache.
   void SetMount(fuse::Mount* mount);
+  // Commands waiting for their outcome return Unavailable at once, and so
+  // do later ones; read barriers stop retrying: a node that stops does not
+  // wait out a request timeout for a quorum that may not come.
+  void Stop();
 
   StatusOr<proto::Result> Execute(proto::Command command) override;
   Status ReadBarrier() override;
@@ -76,6 +80,7 @@ class NodeBackend final : public fuse::Backend {
     std::condition_variable cv;
   };
 
+  bool Stopping();
   StatusOr<uint64_t> CurrentSize(uint64_t ino);
   Session* Acquire();
   void Release(Session* session);
@@ -92,6 +97,7 @@ class NodeBackend final : public fuse::Backend {
   std::vector<std::unique_ptr<Session>> sessions_;  // Guarded by mu_.
   std::vector<Session*> free_;                      // Guarded by mu_.
   fuse::Mount* mount_ = nullptr;                    // Guarded by mu_.
+  bool stopping_ = false;                           // Guarded by mu_.
 };
 
 }  // namespace paxosfs::cli

@@ -281,8 +281,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
         }
       });
 
-  AdminService admin(id, flags.no_mount ? "" : flags.mount_point, fs->get(),
-                     &applier);
+  AdminService admin(id, fs->get(), &applier);
   JoinService join(id, flags.data_dir, *tls);
   replica::TransportOptions transport_options;
   transport_options.cluster_id = id.cluster_id;
@@ -337,6 +336,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
     if (!m.ok()) return Fail("mount", m.status());
     mount = std::move(m).value();
     backend->SetMount(mount.get());
+    admin.SetMountPoint(flags.mount_point);
   }
   Logf(LogLevel::kInfo, "node", "node %llu of cluster %s serving on %s%s%s",
        static_cast<unsigned long long>(id.node_id), id.cluster_id.c_str(),
@@ -380,9 +380,11 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
     }
   }
   promoter.reset();
+  admin.SetMountPoint("");
+  // Commands waiting without a quorum (a user's, or the collector's) would
+  // hold the unmount and the collector for the request timeout.
+  backend->Stop();
   if (mount) mount->Stop();
-  // After the unmount: a Collect in flight without a quorum waits out the
-  // request timeout, and the mount should not wait for it.
   collector.reset();
   backend->SetMount(nullptr);
   damage.SetDriver(nullptr);

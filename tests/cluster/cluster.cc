@@ -227,7 +227,7 @@ int Cluster::Leader() const {
 
 int Cluster::WaitReady(std::chrono::seconds timeout) {
   int leader = 0;
-  Eventually(
+  bool ready = Eventually(
       [&] {
         leader = 0;
         for (int i = 1; i <= size(); ++i) {
@@ -244,7 +244,7 @@ int Cluster::WaitReady(std::chrono::seconds timeout) {
         return leader != 0;
       },
       timeout);
-  return leader;
+  return ready ? leader : 0;
 }
 
 bool Cluster::WaitConverged(std::chrono::seconds timeout) {
