@@ -83,6 +83,11 @@ class DriverImpl final : public Driver {
     cv_.notify_all();
     read_cv_.notify_all();
     thread_.join();
+    // Chosen marks ride along with the next vote's sync; without one here
+    // a clean stop loses those the store already applied, and peers asking
+    // this node for the slots after a restart are refused (replica/README.md,
+    // "catch-up").
+    if (failed_.ok()) (void)log_->Sync();
     FailReads(Status::Aborted("the node is shutting down"));
   }
 

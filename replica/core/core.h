@@ -252,6 +252,12 @@ class Core {
   void SendCatchupRequest(NodeId to, uint64_t through, int64_t now_ns);
   void HandleCatchupRequest(const Envelope& env);
   void HandleCatchupReply(const Envelope& env, int64_t now_ns);
+  // Whether `peer` said it cannot serve the slots after our chosen prefix.
+  bool RefusedCatchup(NodeId peer) const;
+  // Peers known to be ahead of us that did not refuse.
+  std::vector<NodeId> CatchupPeers() const;
+  bool LeaderMayServeCatchup() const;
+  void MaybeAskForSnapshot(int64_t now_ns);
   void HandleReadIndexRequest(const Envelope& env, int64_t now_ns);
   void HandleReadIndexReply(const Envelope& env);
   // read_lease.cc
@@ -288,6 +294,13 @@ class Core {
   uint64_t progress_mark_ = 0;
   int64_t progress_ns_ = 0;
   uint64_t polled_commit_ = 0;  // known_commit_ at the last parent poll.
+  // Peers that answered a catch-up request for chosen_prefix_ + 1 with the
+  // index they would need a snapshot from (their log was truncated, or it
+  // lacks chosen marks of slots their store applied), as of refused_at_:
+  // others may still hold those slots (MaybeAskForSnapshot).
+  std::map<NodeId, uint64_t> catchup_refused_;
+  uint64_t refused_at_ = 0;       // chosen_prefix_ when those refusals came.
+  int64_t refused_since_ns_ = 0;  // When the first of them came.
   NodeId lease_holder_ = kNoNode;
   int64_t lease_expiry_ns_ = 0;
   // Follower read leases this node granted as leader may run until here

@@ -127,6 +127,7 @@ bool Core::PollParent(int64_t now_ns) {
   // slower (an overloaded host) keeps its children, so the leader's load
   // stays bounded.
   if (now_ns - progress_ns_ > opt_.election_timeout_ns) return false;
+  if (RefusedCatchup(parent)) return false;
   // Polled every heartbeat interval whether or not a newer commit is known
   // (the leader tells only voters of each commit, and the parent's reply
   // carries what it learned), and at once when one is (a read waits on it).
@@ -150,6 +151,7 @@ void Core::SendCatchupRequest(NodeId to, uint64_t through, int64_t now_ns) {
 }
 
 void Core::MaybeCatchUp(int64_t now_ns) {
+  MaybeAskForSnapshot(now_ns);
   if (PollParent(now_ns)) return;
   if (known_commit_ <= chosen_prefix_) return;
   if (last_catchup_ns_ >= 0 &&
@@ -158,12 +160,9 @@ void Core::MaybeCatchUp(int64_t now_ns) {
   }
   // Alternate between the leader and a random peer known to have the
   // entries, so learners spread the load and survive a slow leader.
-  std::vector<NodeId> sources;
-  for (const auto& [peer, commit] : peer_commit_) {
-    if (peer != opt_.id && commit > chosen_prefix_) sources.push_back(peer);
-  }
+  std::vector<NodeId> sources = CatchupPeers();
   NodeId target = kNoNode;
-  if (leader_ != kNoNode && leader_ != opt_.id &&
+  if (LeaderMayServeCatchup() &&
       (catchup_attempts_ % 2 == 0 || sources.empty())) {
     target = leader_;
   } else if (!sources.empty()) {
@@ -220,10 +219,50 @@ void Core::HandleCatchupRequest(const Envelope& env) {
   Send(env.from, r);
 }
 
-void Core::HandleCatchupReply(const Envelope& env, int64_t /*now_ns*/) {
+bool Core::RefusedCatchup(NodeId peer) const {
+  return refused_at_ == chosen_prefix_ && catchup_refused_.count(peer) > 0;
+}
+
+std::vector<NodeId> Core::CatchupPeers() const {
+  std::vector<NodeId> peers;
+  for (const auto& [peer, commit] : peer_commit_) {
+    if (peer != opt_.id && commit > chosen_prefix_ && !RefusedCatchup(peer)) {
+      peers.push_back(peer);
+    }
+  }
+  return peers;
+}
+
+bool Core::LeaderMayServeCatchup() const {
+  return leader_ != kNoNode && leader_ != opt_.id && !RefusedCatchup(leader_);
+}
+
+void Core::MaybeAskForSnapshot(int64_t now_ns) {
+  if (refused_at_ != chosen_prefix_ || catchup_refused_.empty()) return;
+  // A restarted peer whose store applied slots its log holds no chosen
+  // marks for refuses them, though the leader may hold them: a snapshot (a
+  // rebuild, the mount gone meanwhile) is due only once no one else is
+  // left to ask, or those left have not helped for two election timeouts
+  // (a peer known to be ahead may have died since).
+  bool waited = now_ns - refused_since_ns_ >= 2 * opt_.election_timeout_ns;
+  if (!waited && (LeaderMayServeCatchup() || !CatchupPeers().empty())) return;
+  auto best = std::max_element(
+      catchup_refused_.begin(), catchup_refused_.end(),
+      [](const auto& a, const auto& b) { return a.second < b.second; });
+  ready_.snapshot_needed = *best;
+  catchup_refused_.clear();
+}
+
+void Core::HandleCatchupReply(const Envelope& env, int64_t now_ns) {
   const Message& m = env.msg;
   if (!m.ok) {
-    ready_.snapshot_needed = {env.from, m.index};
+    if (refused_at_ != chosen_prefix_ || catchup_refused_.empty()) {
+      catchup_refused_.clear();
+      refused_at_ = chosen_prefix_;
+      refused_since_ns_ = now_ns;
+    }
+    catchup_refused_[env.from] = m.index;
+    MaybeAskForSnapshot(now_ns);
     return;
   }
   for (const WireEntry& e : m.entries) {

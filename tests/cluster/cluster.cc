@@ -323,6 +323,24 @@ std::string Cluster::LogTail(int node) const {
   return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
 }
 
+std::string Cluster::Describe() const {
+  std::stringstream out;
+  for (int i = 1; i <= size(); ++i) {
+    out << "node " << i;
+    if (!Running(i)) {
+      out << ": not running\n";
+    } else if (auto s = Status(i)) {
+      out << ": leader " << s->leader_id() << ", applied " << s->applied_index()
+          << ", mount '" << s->mount_point() << "'"
+          << (s->problem().empty() ? "" : ", problem: " + s->problem()) << "\n";
+    } else {
+      out << ": no status\n";
+    }
+    out << LogTail(i) << "\n";
+  }
+  return out.str();
+}
+
 bool Cluster::WaitForLog(int node, const std::string& text,
                          std::chrono::seconds timeout) const {
   return Eventually([&] { return Log(node).find(text) != std::string::npos; },

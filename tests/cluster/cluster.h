@@ -121,6 +121,8 @@ class Cluster {
   // (for failure messages).
   std::string Log(int node) const;
   std::string LogTail(int node) const;
+  // Every node's status and log tail, for a failure message.
+  std::string Describe() const;
   // Waits until the node's log contains `text`. False on timeout.
   bool WaitForLog(int node, const std::string& text,
                   std::chrono::seconds timeout) const;

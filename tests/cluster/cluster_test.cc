@@ -387,13 +387,13 @@ TEST_F(ClusterTest, NoQuorum_FailsWithEagainThenRecovers) {
   for (int n = 1; n <= 3; ++n) {
     if (n != survivor) cluster_->Start(n);
   }
-  ASSERT_NE(cluster_->WaitReady(), 0);
+  ASSERT_NE(cluster_->WaitReady(), 0) << cluster_->Describe();
   bool written = false;
   for (auto deadline = Clock::now() + seconds(30);
        !written && Clock::now() < deadline;) {
     written = WriteFile(P(survivor, "back"), "quorum is back");
   }
-  EXPECT_TRUE(written);
+  EXPECT_TRUE(written) << cluster_->Describe();
   int other = survivor % 3 + 1;
   // Failed once in CI (ENOENT here, 2026-12-03): the logs say which node
   // led and what the reading node had applied.

@@ -396,11 +396,11 @@ TEST_F(CorruptionTest, LogCorruptWhileRunning_NodeStopsWhenALaggardNeedsIt) {
   std::cout << "running log case: " << MsSince(start_) << " ms in all\n";
 }
 
-// Not corruption, but the same fixture: the survivor stopped (cleanly)
-// after applying slots whose chosen marks were still buffered, so after its
-// restart it holds them only in its store. The laggard whose only other
-// source died must still converge (it used to ask the survivor for them
-// thousands of times a second, forever, and never catch up).
+// Not corruption, but the same fixture: the survivor dies (kill -9; a
+// clean stop syncs them) after applying slots whose chosen marks were
+// still buffered, so after its restart it holds them only in its store. The
+// laggard whose only other source died must still converge (it used to ask the
+// survivor for them thousands of times a second, forever, and never catch up).
 TEST_F(CorruptionTest, SurvivorLostChosenMarks_LaggardStillCatchesUp) {
   ASSERT_NO_FATAL_FAILURE(StartWith(4, 16 << 10));
   Cluster& c = *c_;
@@ -410,7 +410,7 @@ TEST_F(CorruptionTest, SurvivorLostChosenMarks_LaggardStillCatchesUp) {
   c.Stop(laggard);
   WriteFiles(c, source, "missed-", 40, 16 << 10);
   ASSERT_TRUE(c.WaitConverged());
-  c.Stop(survivor);
+  c.Kill9(survivor);
   c.Start(laggard);
   ASSERT_TRUE(
       Eventually([&] { return Mounted(c.mount(laggard)); }, seconds(30)))

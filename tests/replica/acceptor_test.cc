@@ -1,6 +1,8 @@
 // The acceptor's rules, one message at a time against a single core.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "replica/core/codec.h"
 #include "tests/replica/core_test_util.h"
 
@@ -278,6 +280,76 @@ TEST(Compaction, CatchupBelowCompactedSignalsSnapshot) {
   Ready pr = peer.TakeReady();
   ASSERT_TRUE(pr.snapshot_needed.has_value());
   EXPECT_EQ(pr.snapshot_needed->second, 10u);
+}
+
+// Node 2 of three, told by leader 3 that slots through 12 are chosen.
+std::unique_ptr<Core> BehindLeaderThree() {
+  Config genesis = Genesis(3);
+  auto core = std::make_unique<Core>(TestOptions(2, genesis),
+                                     Bootstrapped(genesis, 2), 0);
+  Message hb;
+  hb.type = MsgType::kHeartbeat;
+  hb.ballot = {1, 3};
+  hb.commit = 12;
+  core->Step(Envelope{3, 2, hb}, 0);
+  (void)core->TakeReady();
+  return core;
+}
+
+// A catch-up reply that says: take a snapshot of at least `index`.
+Message Refusal(uint64_t index) {
+  Message m;
+  m.type = MsgType::kCatchupReply;
+  m.ok = false;
+  m.index = index;
+  m.commit = 12;
+  return m;
+}
+
+// Found by the cluster tests: a node restarted after missing slots asked a
+// peer restarted too, whose store had applied them but whose log lacked
+// their chosen marks; that one refusal stopped the node to rebuild from a
+// snapshot (its mount gone meanwhile) though the leader held every slot.
+TEST(Compaction, OnePeerRefusing_AsksTheLeaderBeforeASnapshot) {
+  std::unique_ptr<Core> core = BehindLeaderThree();
+  core->Step(Envelope{1, 2, Refusal(1)}, 1 * kMs);
+  EXPECT_FALSE(core->TakeReady().snapshot_needed.has_value())
+      << "one peer's refusal asked for a snapshot while the leader may serve";
+  for (int i = 1; i <= 2; ++i) {
+    core->Tick(30 * i * kMs);
+    for (const Envelope& e : core->TakeReady().messages) {
+      EXPECT_FALSE(e.msg.type == MsgType::kCatchupRequest && e.to == 1)
+          << "asked the peer that refused again";
+    }
+  }
+  // The snapshot comes from whoever can give the newest.
+  core->Step(Envelope{3, 2, Refusal(5)}, 70 * kMs);
+  Ready r = core->TakeReady();
+  ASSERT_TRUE(r.snapshot_needed.has_value());
+  EXPECT_EQ(r.snapshot_needed->first, 3u);
+  EXPECT_EQ(r.snapshot_needed->second, 5u);
+}
+
+// ... but a peer known to be ahead that never answers (it died) does not
+// hold the node back for ever: after two election timeouts (100 ms here)
+// the refusals it has are enough.
+TEST(Compaction, LeaderRefusesAPeerIsSilent_SnapshotAfterTwoElectionTimeouts) {
+  std::unique_ptr<Core> core = BehindLeaderThree();
+  Message ahead;
+  ahead.type = MsgType::kPreVote;
+  ahead.slot = 13;
+  ahead.commit = 12;
+  core->Step(Envelope{1, 2, ahead}, 0);
+  (void)core->TakeReady();
+  core->Step(Envelope{3, 2, Refusal(1)}, 1 * kMs);
+  EXPECT_FALSE(core->TakeReady().snapshot_needed.has_value());
+  core->Tick(150 * kMs);
+  EXPECT_FALSE(core->TakeReady().snapshot_needed.has_value())
+      << "asked for a snapshot before the silent peer had its time";
+  core->Tick(205 * kMs);
+  Ready r = core->TakeReady();
+  ASSERT_TRUE(r.snapshot_needed.has_value());
+  EXPECT_EQ(r.snapshot_needed->first, 3u);
 }
 
 }  // namespace
