@@ -42,8 +42,8 @@ namespace {
 
 constexpr int kFailed = 1;
 constexpr int kStopped = 0;
-constexpr int kRebuild = -1;  // Execute again to install a snapshot.
-constexpr int kRestart = -2;  // Execute again: the disk has room again.
+constexpr int kRebuild = -1;  // Executes again to install a snapshot.
+constexpr int kRestart = -2;  // Executes again: the disk has room again.
 
 // A node whose log ran out of space restarts once this much is free (the
 // reserve, or this floor when there is none), so it does not restart into
@@ -214,9 +214,10 @@ class FailureWatch {
   bool reported_ = false;
 };
 
-// Runs the node until a stop signal (kStopped), until it must rebuild from
-// a snapshot (kRebuild) or restart after its disk filled up (kRestart);
-// every component is stopped on return. `test_clock` is null unless a
+// Runs the node until a stop signal (kStopped; every component is stopped
+// on return), or until it must rebuild from a snapshot or restart after its
+// disk filled up: then it executes itself again at once (or returns
+// kFailed if it cannot). `test_clock` is null unless a
 // fault test skews this node's clock.
 int ServeOnce(const ServeFlags& flags, const Identity& id,
               const sigset_t& stop_signals, TestClock* test_clock) {
@@ -379,6 +380,15 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
       break;
     }
   }
+  if (outcome == kRebuild || outcome == kRestart) {
+    // At once, with the mount up: the exec closes /dev/fuse, so the mount
+    // point answers ENOTCONN until the next process mounts again
+    // (CheckMountPointEarly leaves it), instead of showing the bare
+    // directory, whose writes the new mount would hide, for the minutes a
+    // rebuild may take. The next process starts as after a crash.
+    ExecuteAgain();
+    return kFailed;
+  }
   promoter.reset();
   admin.SetMountPoint("");
   // Commands waiting without a quorum (a user's, or the collector's) would
@@ -400,7 +410,7 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
 
 Status CheckMountFlags(const ServeFlags& flags) {
   if (flags.no_mount) return Status::Ok();
-  return fuse::PrepareMountPoint(flags.mount_point);
+  return fuse::CheckMountPointEarly(flags.mount_point);
 }
 
 int RunServe(const ServeFlags& flags) {
@@ -418,10 +428,7 @@ int RunServe(const ServeFlags& flags) {
   if (!mount.ok()) return Fail("mount", mount);
   auto test_clock = TestClock::FromEnvironment();
   if (!test_clock.ok()) return Fail("test clock", test_clock.status());
-  int outcome = ServeOnce(flags, *identity, stop_signals, test_clock->get());
-  if (outcome != kRebuild && outcome != kRestart) return outcome;
-  ExecuteAgain();
-  return kFailed;
+  return ServeOnce(flags, *identity, stop_signals, test_clock->get());
 }
 
 }  // namespace paxosfs::cli

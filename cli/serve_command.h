@@ -42,7 +42,7 @@ struct ServeFlags {
 // Returns the process exit code; errors go to stderr saying what to do.
 int RunServe(const ServeFlags& flags);
 
-// The mount point of `flags` is usable (fuse::PrepareMountPoint), or
+// The mount point of `flags` is usable (fuse::CheckMountPointEarly), or
 // `no_mount` is set: checked before a command starts anything.
 Status CheckMountFlags(const ServeFlags& flags);
 

@@ -315,17 +315,18 @@ void MountImpl::RunInvalidations() {
   }
 }
 
-}  // namespace
-
-Status DetachStaleMount(const std::string& path) {
-  // A FUSE mount whose daemon died answers ENOTCONN; detach it lazily.
-  // statfs, not stat: the kernel may answer a stat of the root from its
-  // attribute cache for a while after the daemon died (a leader's cache
-  // lasts up to a second), but always asks the daemon for statfs.
+// A FUSE mount whose daemon died answers ENOTCONN. statfs, not stat: the
+// kernel may answer a stat of the root from its attribute cache for a
+// while after the daemon died (a leader's cache lasts up to a second), but
+// always asks the daemon for statfs.
+bool IsStaleMount(const std::string& path) {
   struct statvfs st;
-  if (statvfs(path.c_str(), &st) == 0 || errno != ENOTCONN) {
-    return Status::Ok();
-  }
+  return statvfs(path.c_str(), &st) != 0 && errno == ENOTCONN;
+}
+
+// Detaches a stale mount at `path`; OK if there is none.
+Status DetachStaleMount(const std::string& path) {
+  if (!IsStaleMount(path)) return Status::Ok();
   if (umount2(path.c_str(), MNT_DETACH) != 0) {
     return Status::IOError("a dead FUSE mount is left at " + path +
                            " and cannot be detached (" + std::strerror(errno) +
@@ -337,8 +338,15 @@ Status DetachStaleMount(const std::string& path) {
   return Status::Ok();
 }
 
+}  // namespace
+
 Status PrepareMountPoint(const std::string& path) {
   PAXOSFS_RETURN_IF_ERROR(DetachStaleMount(path));
+  return CheckMountPoint(path);
+}
+
+Status CheckMountPointEarly(const std::string& path) {
+  if (IsStaleMount(path)) return Status::Ok();
   return CheckMountPoint(path);
 }
 

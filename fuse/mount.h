@@ -70,14 +70,15 @@ class Mount {
   virtual bool DropCachedEntries() = 0;
 };
 
-// Detaches whatever is mounted at `path` (a stale mount of a killed
-// daemon). Returns OK if nothing was mounted there.
-Status DetachStaleMount(const std::string& path);
-
-// What Mount::Start checks before mounting, for callers that refuse a bad
-// mount point before doing anything else: a stale mount at `path` is
+// What Mount::Start checks before mounting: a stale mount at `path` is
 // detached, then `path` must be an existing, empty directory nothing else
 // is mounted on. Errors name the path and say what to do.
 Status PrepareMountPoint(const std::string& path);
+
+// The same, for callers that refuse a bad mount point before doing anything
+// else, except that a stale mount stays (Mount::Start replaces it): until
+// then, the directory under it answers ENOTCONN instead of taking writes
+// that the next mount would hide (a node rebuilding itself takes minutes).
+Status CheckMountPointEarly(const std::string& path);
 
 }  // namespace paxosfs::fuse

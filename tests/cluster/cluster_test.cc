@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -27,7 +26,6 @@ namespace {
 
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
-constexpr auto kFuseSuperMagic = 0x65735546;  // linux/magic.h
 
 class ClusterTest : public ::testing::Test {
  protected:
@@ -439,10 +437,8 @@ TEST_F(ClusterTest, Restart_StatusNamesTheMountOnlyOnceItIsMounted) {
     if (!named) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ASSERT_TRUE(named) << cluster_->LogTail(node);
-  struct statfs fs;
-  ASSERT_EQ(statfs(cluster_->mount(node).c_str(), &fs), 0);
-  EXPECT_EQ(fs.f_type, kFuseSuperMagic) << "status named a directory that "
-                                           "was not mounted yet";
+  EXPECT_EQ(StatMount(cluster_->mount(node)), MountState::kFuse)
+      << "status named a directory that was not mounted yet";
 }
 
 TEST_F(ClusterTest, RealTools_AcrossNodes) {

@@ -1,6 +1,7 @@
 #include "tests/cluster/files.h"
 
 #include <fcntl.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,6 +55,15 @@ std::string Pattern(size_t size, int seed) {
     s[i] = static_cast<char>(x);
   }
   return s;
+}
+
+MountState StatMount(const std::string& path) {
+  constexpr long kFuseSuperMagic = 0x65735546;  // linux/magic.h
+  struct statfs fs;
+  if (statfs(path.c_str(), &fs) != 0) {
+    return errno == ENOTCONN ? MountState::kDead : MountState::kOther;
+  }
+  return fs.f_type == kFuseSuperMagic ? MountState::kFuse : MountState::kOther;
 }
 
 }  // namespace paxosfs::testing

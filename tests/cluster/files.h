@@ -22,4 +22,9 @@ std::string ReadFile(const std::string& path);
 // `size` pseudo-random bytes determined by `seed`.
 std::string Pattern(size_t size, int seed);
 
+// What statfs says of `path`: a live FUSE mount, a FUSE mount whose daemon
+// died (ENOTCONN), or anything else (a plain directory, or an error).
+enum class MountState { kFuse, kDead, kOther };
+MountState StatMount(const std::string& path);
+
 }  // namespace paxosfs::testing

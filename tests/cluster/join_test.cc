@@ -173,7 +173,8 @@ TEST(JoinTest, PromoteRemoveReplace_ThenLeaderKilled) {
 TEST(JoinTest, NodeBehindTruncatedLogs_RebuildsFromSnapshotInPlace) {
   // Keep 20 slots below the checkpoint: a node down for a few hundred
   // slots can only come back through a snapshot.
-  Cluster cluster(3, {"--log-keep-slots", "20"});
+  // Snapshots at 1 MiB/s: the rebuild takes a while to watch.
+  Cluster cluster(3, {"--log-keep-slots", "20", "--snapshot-rate", "1"});
   ASSERT_NE(cluster.WaitReady(), 0) << cluster.LogTail(1);
   int behind = cluster.Leader() == 3 ? 2 : 3;
   int writer = behind == 1 ? 2 : 1;
@@ -194,8 +195,26 @@ TEST(JoinTest, NodeBehindTruncatedLogs_RebuildsFromSnapshotInPlace) {
     }
   }
   cluster.Start(behind);
-  EXPECT_TRUE(cluster.WaitForLog(behind, "installed the snapshot", seconds(60)))
-      << cluster.LogTail(behind);
+  // Once mounted, its mount point never shows the bare directory, even
+  // while the node rebuilds: a write there would land on the local disk,
+  // hidden once the new mount is up. It answers ENOTCONN meanwhile.
+  bool mounted = false;
+  int bare = 0;
+  int dead = 0;
+  bool installed = false;
+  for (auto deadline = std::chrono::steady_clock::now() + seconds(60);
+       !installed && std::chrono::steady_clock::now() < deadline;) {
+    MountState state = StatMount(cluster.mount(behind));
+    mounted |= state == MountState::kFuse;
+    if (mounted && state == MountState::kOther) ++bare;
+    if (state == MountState::kDead) ++dead;
+    installed =
+        cluster.Log(behind).find("installed the snapshot") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(installed) << cluster.LogTail(behind);
+  EXPECT_EQ(bare, 0) << "the mount point was a plain directory mid-rebuild";
+  EXPECT_GT(dead, 0) << "the rebuild was not seen fenced";
   EXPECT_NE(cluster.WaitReady(), 0) << cluster.LogTail(behind);
   EXPECT_TRUE(cluster.WaitConverged()) << cluster.LogTail(behind);
   EXPECT_NE(cluster.Log(behind).find("rebuild from a snapshot"),
