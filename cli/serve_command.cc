@@ -373,7 +373,8 @@ int ServeOnce(const ServeFlags& flags, const Identity& id,
       Status marked = MarkForRebuild(flags.data_dir, peer);
       if (!marked.ok()) return Fail("rebuild", marked);
       Logf(LogLevel::kWarning, "node",
-           "stopping to rebuild from a snapshot of node %llu (slot >= %llu)",
+           "stopping to rebuild from a snapshot of node %llu (slot >= %llu); "
+           "the mount point answers ENOTCONN until it is installed",
            static_cast<unsigned long long>(s.snapshot_peer),
            static_cast<unsigned long long>(s.snapshot_index));
       outcome = kRebuild;
