@@ -50,6 +50,7 @@ Core::Core(Options options, PersistentState disk, int64_t now_ns)
   lease_nonce_ = next_barrier_ >> 32;
   compacted_ = disk.compacted_index;
   applied_ = disk.applied_index;
+  started_applied_ = applied_;
   chosen_prefix_ = applied_;
   for (LogRecord& r : disk.records) {
     if (r.slot <= compacted_) continue;

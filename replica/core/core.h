@@ -324,6 +324,7 @@ class Core {
   Ready ready_;
   mutable Ballot checked_promised_;
   mutable uint64_t checked_applied_ = 0;
+  uint64_t started_applied_ = 0;  // The state machine's index at start.
 };
 
 }  // namespace paxosfs::replica

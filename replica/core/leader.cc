@@ -148,6 +148,12 @@ std::optional<std::string> Core::NextValue(uint64_t slot) {
 
 void Core::FillWindow(int64_t now_ns) {
   if (role_ != Role::kLeader) return;
+  // Slots learned chosen since phase 1 began (catch-up while preparing)
+  // may be compacted away, so the log cannot say they are chosen: never
+  // propose at or below the chosen prefix (found by the simulation, seed
+  // 988 with compaction: a new leader re-proposed a compacted slot).
+  leader_state_->next_slot =
+      std::max(leader_state_->next_slot, chosen_prefix_ + 1);
   std::vector<uint64_t> fresh;
   // The window rule: a slot is proposed only when every slot α or more
   // below it is chosen, so its configuration is known and final.

@@ -32,7 +32,8 @@ enum class EventType : uint8_t {
   kForward,
   kRestart,
   kAdmin,
-  kCheck
+  kCheck,
+  kRebuild
 };
 
 struct Event {
@@ -74,6 +75,12 @@ struct SimNode {
   // What the last Pump published for lease reads, as the driver does:
   // reads between steps are served from it without asking the core.
   std::optional<replica::Core::LocalReadWindow> read_window;
+  // The durable checkpoint of the state machine (the store) and how far
+  // the log was truncated below it; with compaction off, nothing is kept
+  // and a restart replays the log from slot 1.
+  std::optional<KvMachine> checkpoint;
+  uint64_t compacted = 0;
+  bool rebuild_pending = false;
 };
 
 struct Client {
@@ -110,6 +117,13 @@ class Simulation {
   void Deliver(const Event& e);
   void Crash(SimNode& n, bool wipe);
   void Restart(SimNode& n);
+  // Checkpoints `n` every compact_every_ applied slots and truncates its
+  // log keep_slots_ below, as the store and the driver's LogTrim do; only
+  // with no sync pending (messages waiting for one may name those slots).
+  void MaybeCompact(SimNode& n);
+  // `n` installs a snapshot of `peer`'s state in place (cli/rebuild.h): it
+  // stops, takes the peer's state, truncates its log through it, restarts.
+  void Rebuild(SimNode& n, NodeId peer);
   void Fail(const std::string& why);
   void Log(const std::string& line) const;
   SimNode* Leader();
@@ -157,6 +171,8 @@ class Simulation {
   int64_t deadline_ns_ = 0;
   int ops_per_client_ = 0;
   uint64_t keys_ = 0;
+  uint64_t compact_every_ = 0;  // 0: no checkpoints, no truncation.
+  uint64_t keep_slots_ = 0;
 };
 
 }  // namespace paxosfs::sim

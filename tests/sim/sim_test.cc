@@ -10,9 +10,9 @@
 namespace paxosfs::sim {
 namespace {
 
-std::string Describe(uint64_t seed, const SimResult& r) {
-  return "seed " + std::to_string(seed) + ": " + r.violation +
-         "\n  replay: " + ReplayCommand(seed);
+std::string Describe(const SimOptions& options, const SimResult& r) {
+  return "seed " + std::to_string(options.seed) + ": " + r.violation +
+         "\n  replay: " + ReplayCommand(options);
 }
 
 class SimSeeds : public ::testing::TestWithParam<int> {};
@@ -22,13 +22,16 @@ TEST_P(SimSeeds, MixedFaults) {
   const uint64_t per = PAXOSFS_SIM_SEEDS_PER_SHARD;
   const uint64_t first = 1 + static_cast<uint64_t>(GetParam()) * per;
   uint64_t follower_lease_reads = 0;
+  uint64_t rebuilds = 0;
   for (uint64_t seed = first; seed < first + per; ++seed) {
     SimResult r = RunSimulation({.seed = seed});
-    EXPECT_TRUE(r.ok) << Describe(seed, r);
+    EXPECT_TRUE(r.ok) << Describe({.seed = seed}, r);
     EXPECT_GT(r.ops_done, 0u) << "seed " << seed << " made no progress";
     follower_lease_reads += r.follower_lease_reads;
+    rebuilds += r.rebuilds;
   }
   EXPECT_GT(follower_lease_reads, 0u) << "no seed served a follower lease read";
+  EXPECT_GT(rebuilds, 0u) << "no seed installed a snapshot";
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, SimSeeds,
@@ -54,13 +57,29 @@ TEST(SimDeterminism, SameSeedSameTrace) {
 // 437, 9043, 24470: the checker judged the history while a chosen slot was
 // known only to acceptors' logs (see MaybeChosenAbove), reporting a put as
 // lost.
+// All found before compaction was simulated: they run without it, so they
+// replay the traces that found them.
 TEST(SimRegression, Seeds) {
   InstallReplayOnAbort();
   const std::vector<uint64_t> seeds = {13,    19,  27,   14514, 27803,
                                        18632, 437, 9043, 24470};
   for (uint64_t seed : seeds) {
-    SimResult r = RunSimulation({.seed = seed});
-    EXPECT_TRUE(r.ok) << Describe(seed, r);
+    const SimOptions options = {.seed = seed, .compaction = false};
+    SimResult r = RunSimulation(options);
+    EXPECT_TRUE(r.ok) << Describe(options, r);
+  }
+}
+
+// With compaction:
+// 988: a candidate learned slots chosen while preparing, compacted them,
+// then led and proposed at one of them again (below its chosen prefix).
+TEST(SimRegression, CompactionSeeds) {
+  InstallReplayOnAbort();
+  for (uint64_t seed : {988u}) {
+    const SimOptions options = {.seed = seed};
+    SimResult r = RunSimulation(options);
+    EXPECT_TRUE(r.ok) << Describe(options, r);
+    EXPECT_GT(r.rebuilds, 0u) << "seed " << seed << " no longer compacts";
   }
 }
 

@@ -22,11 +22,14 @@ double Uniform(replica::Rng& rng) {
 }
 
 volatile uint64_t g_current_seed = 0;
+volatile bool g_current_compaction = true;
 
 void OnAbort(int) {
-  char line[160];
+  char line[200];
   int n = std::snprintf(line, sizeof line, "\nsim aborted; replay: %s\n",
-                        ReplayCommand(g_current_seed).c_str());
+                        ReplayCommand({.seed = g_current_seed,
+                                       .compaction = g_current_compaction})
+                            .c_str());
   if (n > 0) (void)!write(2, line, static_cast<size_t>(n));
   std::signal(SIGABRT, SIG_DFL);
   std::raise(SIGABRT);
@@ -36,13 +39,14 @@ void OnAbort(int) {
 
 void InstallReplayOnAbort() { std::signal(SIGABRT, OnAbort); }
 
-std::string ReplayCommand(uint64_t seed) {
-  return "build/tests/sim/sim_runner --seed " + std::to_string(seed) +
-         " --verbose";
+std::string ReplayCommand(const SimOptions& options) {
+  return "build/tests/sim/sim_runner --seed " + std::to_string(options.seed) +
+         (options.compaction ? "" : " --no-compaction") + " --verbose";
 }
 
 SimResult RunSimulation(const SimOptions& options) {
   g_current_seed = options.seed;
+  g_current_compaction = options.compaction;
   Simulation sim(options);
   return sim.Run();
 }
@@ -87,6 +91,15 @@ void Simulation::Setup() {
     }
     Restart(n);
   }
+  if (opt_.compaction) {
+    // Drawn apart from rng_, so a seed without compaction runs exactly as
+    // it did before compaction was simulated.
+    replica::Rng draw(opt_.seed * 7919 + 13);
+    if (draw.Below(2) == 0) {
+      compact_every_ = 1 + draw.Below(6);
+      keep_slots_ = draw.Below(4);
+    }
+  }
   drop_ = 0.15 * Uniform(rng_);
   dup_ = 0.05 * Uniform(rng_);
   delay_ns_ = (1 + static_cast<int64_t>(rng_.Below(5))) * kMs;
@@ -106,7 +119,9 @@ void Simulation::Setup() {
   Schedule(500 * kMs, EventType::kAdmin, 0);
   Schedule(fault_end_ns_, EventType::kCheck, 0);
   Log("setup: " + std::to_string(voters_) + " voters, " +
-      std::to_string(learners) + " learners");
+      std::to_string(learners) + " learners, checkpoint every " +
+      std::to_string(compact_every_) + " slots keeping " +
+      std::to_string(keep_slots_));
 }
 
 SimResult Simulation::Run() {
@@ -169,6 +184,9 @@ void Simulation::Handle(const Event& e) {
       return;
     case EventType::kAdmin:
       return Admin();
+    case EventType::kRebuild:
+      if (n->up && e.incarnation == n->incarnation) Rebuild(*n, e.from);
+      return;
     case EventType::kCheck:
       if (now_ >= deadline_ns_) {
         std::ostringstream why;
@@ -215,8 +233,19 @@ void Simulation::Pump(SimNode& n) {
     }
   }
   for (uint64_t id : r.reads_failed) n.waiting_reads.erase(id);
-  if (r.snapshot_needed) Fail("snapshot requested but nothing was compacted");
-  if (!r.metadata && r.records.empty() && r.messages.empty()) return;
+  if (r.snapshot_needed) {
+    if (compact_every_ == 0) {
+      return Fail("snapshot requested but nothing was compacted");
+    }
+    if (!n.rebuild_pending) {
+      n.rebuild_pending = true;
+      Schedule(now_, EventType::kRebuild, n.id, {}, r.snapshot_needed->first);
+    }
+  }
+  if (!r.metadata && r.records.empty() && r.messages.empty()) {
+    if (n.syncs.empty()) MaybeCompact(n);
+    return;
+  }
   // Group commit: one fsync in flight; everything written meanwhile waits
   // for the next one, which starts when the current one ends.
   if (n.syncs.size() < 2) {
@@ -267,10 +296,15 @@ void Simulation::FinishSync(SimNode& n) {
     PendingSync s = std::move(n.syncs.front());
     n.syncs.pop_front();
     if (s.meta) n.meta = std::move(s.meta);
-    for (replica::LogRecord& rec : s.records)
-      n.records.push_back(std::move(rec));
+    for (replica::LogRecord& rec : s.records) {
+      // Below the truncation point a log keeps nothing.
+      if (rec.slot > n.compacted) n.records.push_back(std::move(rec));
+    }
     for (replica::Envelope& env : s.messages) SendPeer(n, env);
   }
+  // As the driver truncates after a turn's messages left: a message filled
+  // from the log must find the slots it names there.
+  if (n.syncs.empty()) MaybeCompact(n);
 }
 
 void Simulation::SendPeer(SimNode& n, replica::Envelope& env) {
@@ -337,11 +371,57 @@ void Simulation::Crash(SimNode& n, bool wipe) {
   n.kv.reset();
   n.waiting_writes.clear();
   n.waiting_reads.clear();
+  n.rebuild_pending = false;
   if (wipe) {
     n.meta.reset();
     n.records.clear();
+    n.checkpoint.reset();
+    n.compacted = 0;
     n.max_sent_promise = {};
   }
+}
+
+void Simulation::MaybeCompact(SimNode& n) {
+  if (compact_every_ == 0) return;
+  const uint64_t applied = n.kv->AppliedIndex();
+  const uint64_t last = n.checkpoint ? n.checkpoint->AppliedIndex() : 0;
+  if (applied < last + compact_every_) return;
+  n.checkpoint = *n.kv;
+  if (applied <= n.compacted + keep_slots_) return;
+  n.compacted = applied - keep_slots_;
+  std::erase_if(n.records, [&n](const replica::LogRecord& r) {
+    return r.slot <= n.compacted;
+  });
+  n.core->Compacted(n.compacted);
+}
+
+void Simulation::Rebuild(SimNode& n, NodeId peer) {
+  const SimNode& from = nodes_[peer - 1];
+  Crash(n, /*wipe=*/false);
+  const uint64_t have = n.checkpoint ? n.checkpoint->AppliedIndex() : 0;
+  if (from.up && from.kv->AppliedIndex() > have) {
+    n.checkpoint = *from.kv;
+    n.compacted = std::max(n.compacted, from.kv->AppliedIndex());
+    // The slots it skips may have chosen configurations: it takes the
+    // peer's history through the snapshot (the log's metadata keeps them).
+    if (!n.meta) {
+      n.meta = replica::Metadata{};
+      n.meta->disk_id = rng_.Next() | 1;
+    }
+    std::map<uint64_t, replica::Config> configs(n.meta->configs.begin(),
+                                                n.meta->configs.end());
+    for (const auto& [slot, config] : from.core->configs()) {
+      if (slot <= n.compacted) configs.emplace(slot, config);
+    }
+    n.meta->configs.assign(configs.begin(), configs.end());
+    std::erase_if(n.records, [&n](const replica::LogRecord& r) {
+      return r.slot <= n.compacted;
+    });
+    ++result_.rebuilds;
+    Log("node " + std::to_string(n.id) + " installs a snapshot of node " +
+        std::to_string(peer) + " at slot " + std::to_string(n.compacted));
+  }
+  Restart(n);
 }
 
 void Simulation::Restart(SimNode& n) {
@@ -351,7 +431,10 @@ void Simulation::Restart(SimNode& n) {
   replica::PersistentState disk;
   disk.metadata = n.meta;
   disk.records = n.records;
-  n.kv = std::make_unique<KvMachine>();
+  disk.applied_index = n.checkpoint ? n.checkpoint->AppliedIndex() : 0;
+  disk.compacted_index = n.compacted;
+  n.kv = n.checkpoint ? std::make_unique<KvMachine>(*n.checkpoint)
+                      : std::make_unique<KvMachine>();
   n.core = std::make_unique<replica::Core>(CoreOptions(n.id), std::move(disk),
                                            LocalNow(n));
   n.last_role = replica::Role::kFollower;

@@ -13,6 +13,12 @@ namespace paxosfs::sim {
 struct SimOptions {
   uint64_t seed = 1;
   bool verbose = false;  // Print every event to stderr.
+  // Half of the seeds (decided by the seed, apart from the rest of the
+  // run) checkpoint their state machines and truncate their logs, so that
+  // lagging and wiped nodes catch up through snapshots. Off: every seed
+  // keeps its whole log, as before compaction was simulated (the
+  // regression seeds replay their original traces).
+  bool compaction = true;
 };
 
 struct SimResult {
@@ -26,12 +32,13 @@ struct SimResult {
   uint64_t follower_lease_reads = 0;
   uint64_t slots = 0;
   int voters = 0;
+  uint64_t rebuilds = 0;  // Snapshots installed.
 };
 
 SimResult RunSimulation(const SimOptions& options);
 
-// The one command that replays `seed` with a full trace.
-std::string ReplayCommand(uint64_t seed);
+// The one command that replays `options` with a full trace.
+std::string ReplayCommand(const SimOptions& options);
 
 // If a check aborts the process mid-run (PAXOSFS_CHECK), print the replay
 // command for the seed being simulated before dying.
