@@ -23,6 +23,13 @@ void AddMember(const replica::Config& config, uint64_t node, const char* role,
   s->set_disk_id(config.VoterDisk(node));
 }
 
+// The configuration history as the log's metadata holds it (configs only).
+std::string EncodedHistory(const replica::DriverStatus& s) {
+  replica::Metadata history;
+  history.configs = s.configs;
+  return replica::EncodeMetadata(history);
+}
+
 }  // namespace
 
 void AdminService::SetDriver(replica::Driver* driver) {
@@ -98,6 +105,7 @@ void AdminService::FillStatus(bool with_digest, proto::NodeStatus* reply) {
       // The log's failure comes first: it is why nothing else moves.
       reply->set_problem("takes no part: " + s.error.ToString());
     }
+    reply->set_configs(EncodedHistory(s));
     for (const replica::Voter& v : s.config.voters) {
       AddMember(s.config, v.node, "voter", reply);
     }
@@ -167,11 +175,9 @@ grpc::Status AdminService::Change(const proto::MemberChangeRequest& request,
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     s = driver->status();
   }
-  replica::Metadata history;
-  history.configs = s.configs;
   reply->set_node(*node);
   reply->set_cluster_id(identity_.cluster_id);
-  reply->set_configs(replica::EncodeMetadata(history));
+  reply->set_configs(EncodedHistory(s));
   return grpc::Status::OK;
 }
 

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
+#include "cli/admin_client.h"
 #include "cli/data_dir.h"
 #include "common/logging.h"
 #include "log/file_log.h"
@@ -29,6 +31,44 @@ std::string MarkedPeer(const std::string& dir) {
   std::getline(in, line);
   const std::string key = "peer=";
   return line.rfind(key, 0) == 0 ? line.substr(key.size()) : "";
+}
+
+// The slots a snapshot skips may have chosen configurations this node never
+// applied, and only the log's metadata keeps them (replica/core/types.h):
+// without them the node would count quorums, and campaign, in a
+// configuration the cluster has left. So it takes `peer`'s history through
+// the snapshot's index. A peer too old to send one leaves the history as it
+// was, with a warning.
+Status TakeConfigHistory(const tls::Material& tls, const std::string& peer,
+                         uint64_t through, log::Log* log) {
+  auto status = FetchStatus(tls, peer, 10000, /*with_digest=*/false);
+  if (!status.ok()) {
+    return status.status().WithContext(
+        "cannot read the configuration history of " + peer);
+  }
+  if (status->configs().empty()) {
+    Logf(LogLevel::kWarning, "rebuild",
+         "%s sends no configuration history (an older version?): "
+         "membership changes in the slots the snapshot skips stay unknown "
+         "here until every node is upgraded",
+         peer.c_str());
+    return Status::Ok();
+  }
+  auto theirs = replica::DecodeMetadata(status->configs());
+  auto ours = replica::DecodeMetadata(log->Metadata());
+  if (!theirs.ok()) {
+    return theirs.status().WithContext("the configuration history of " + peer);
+  }
+  if (!ours.ok()) return ours.status().WithContext("this node's log metadata");
+  std::map<uint64_t, replica::Config> merged(ours->configs.begin(),
+                                             ours->configs.end());
+  for (const auto& [slot, config] : theirs->configs) {
+    if (slot <= through) merged.emplace(slot, config);
+  }
+  if (merged.size() == ours->configs.size()) return Status::Ok();
+  ours->configs.assign(merged.begin(), merged.end());
+  PAXOSFS_RETURN_IF_ERROR(log->SetMetadata(replica::EncodeMetadata(*ours)));
+  return log->Sync();
 }
 
 // Prints fetch progress: a line rewritten in place on a terminal, else a
@@ -149,6 +189,13 @@ Status RebuildIfDue(const std::string& dir, const std::string& cluster_id,
          result->bytes_received / 1048576.0 / std::max(seconds, 1e-3),
          result->wire_bytes / 1048576.0,
          result->resumed ? ", resumed a partial download" : "");
+    // Before the truncation and the mark's removal: a crash in between
+    // rebuilds again.
+    Status history = TakeConfigHistory(tls, peer, result->applied_index, log);
+    if (!history.ok()) {
+      failures += "\n  " + peer + ": " + history.ToString();
+      continue;
+    }
     if (log->FirstSlot() <= result->applied_index) {
       PAXOSFS_RETURN_IF_ERROR(log->TruncatePrefix(result->applied_index + 1));
     }

@@ -181,6 +181,10 @@ TEST(JoinTest, NodeBehindTruncatedLogs_RebuildsFromSnapshotInPlace) {
   auto before = cluster.Status(behind);
   ASSERT_TRUE(before);
   cluster.Stop(behind);
+  // A membership change in the slots its snapshot will skip: it must come
+  // back knowing the learner (the log's metadata holds configurations, the
+  // store does not).
+  int learner = cluster.Join(writer, /*voter=*/false, /*no_mount=*/true);
   for (int i = 0; !Eventually(
            [&] {
              auto s = cluster.Status(writer);
@@ -221,6 +225,14 @@ TEST(JoinTest, NodeBehindTruncatedLogs_RebuildsFromSnapshotInPlace) {
             std::string::npos);
   EXPECT_EQ(ReadFile(cluster.mount(behind) + "/f7"),
             ReadFile(cluster.mount(writer) + "/f7"));
+  auto after = cluster.Status(behind);
+  ASSERT_TRUE(after);
+  bool knows_learner = false;
+  for (const proto::MemberStatus& m : after->members()) {
+    knows_learner |= m.id() == static_cast<uint64_t>(learner);
+  }
+  EXPECT_TRUE(knows_learner)
+      << "the rebuilt node lost the membership change its snapshot skipped";
 }
 
 // A leader demoted to a learner may lead on, proposing slots it does not
