@@ -1,11 +1,16 @@
 #include "cli/node_backend.h"
 
+#include <algorithm>
+
 #include "common/logging.h"
 
 namespace paxosfs::cli {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
+
+// How long a read waiting for the applier goes without checking for a stop.
+constexpr milliseconds kStopCheck(100);
 
 NodeBackend::NodeBackend(const NodeBackendOptions& options, fsm::Filesystem* fs,
                          replica::Driver* driver, replica::Applier* applier,
@@ -160,7 +165,18 @@ Status NodeBackend::ReadBarrier() {
         std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
   }
   if (!index.ok()) return index.status();
-  if (!applier_->WaitApplied(*index, timeout)) {
+  // In slices, so a stop does not wait out the timeout.
+  const auto until = Clock::now() + timeout;
+  bool applied = applier_->WaitApplied(*index, std::min(kStopCheck, timeout));
+  while (!applied && Clock::now() < until && !Stopping()) {
+    applied = applier_->WaitApplied(
+        *index, std::min(kStopCheck, std::chrono::duration_cast<milliseconds>(
+                                         until - Clock::now())));
+  }
+  if (!applied && Stopping()) {
+    return Status::Unavailable("this node is stopping");
+  }
+  if (!applied) {
     Status apply_error = applier_->error();
     return apply_error.ok()
                ? Status::TimedOut("this node did not catch up to slot " +

@@ -54,8 +54,9 @@ class NodeBackend final : public fuse::Backend {
   // page cache.
   void SetMount(fuse::Mount* mount);
   // Commands waiting for their outcome return Unavailable at once, and so
-  // do later ones; read barriers stop retrying: a node that stops does not
-  // wait out a request timeout for a quorum that may not come.
+  // do later ones; read barriers stop retrying and stop waiting for the
+  // applier (within 100 ms): a node that stops does not wait out a request
+  // timeout for a quorum that may not come.
   void Stop();
 
   StatusOr<proto::Result> Execute(proto::Command command) override;

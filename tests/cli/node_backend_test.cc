@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -31,7 +32,7 @@ class ScriptedDriver : public replica::Driver {
     return Status::Ok();
   }
   StatusOr<uint64_t> ReadIndex(std::chrono::milliseconds) override {
-    return uint64_t{0};
+    return read_index.load();
   }
   replica::LocalReads LocalReadWindow() const override { return {}; }
   StatusOr<replica::NodeId> ChangeMembership(
@@ -40,6 +41,10 @@ class ScriptedDriver : public replica::Driver {
   }
   replica::DriverStatus status() const override { return {}; }
   void Halt(Status) override {}
+
+  // What ReadIndex answers: a slot beyond the applied index keeps a read
+  // waiting for the applier.
+  std::atomic<uint64_t> read_index{0};
 
   // Waits until at least `n` proposals were made; returns the n-th (1-based).
   std::string WaitProposal(size_t n) {
@@ -143,6 +148,28 @@ TEST_F(NodeBackendTest, LateDuplicate_NotTakenForTheNextRequest) {
   auto looked_up = (*reader)->Lookup(fsm::kRootIno, "b");
   ASSERT_TRUE(looked_up.ok());
   EXPECT_EQ(looked_up->attr().ino(), r->attr().ino());
+}
+
+// A node asked to stop does not keep its requests (and so its unmount)
+// waiting for the request timeout (15 s): neither a command nobody will
+// choose nor a read waiting for slots this node has not applied.
+TEST_F(NodeBackendTest, Stop_WaitingCommandAndReadReturnAtOnce) {
+  driver_.read_index = 5;
+  auto command = std::async(std::launch::async,
+                            [&] { return backend_->Execute(Create("a")); });
+  auto read =
+      std::async(std::launch::async, [&] { return backend_->ReadBarrier(); });
+  driver_.WaitProposal(1);
+  EXPECT_EQ(read.wait_for(std::chrono::milliseconds(200)),
+            std::future_status::timeout)
+      << "the read did not wait for slot 5";
+  auto stopped = std::chrono::steady_clock::now();
+  backend_->Stop();
+  ASSERT_EQ(command.wait_for(seconds(5)), std::future_status::ready);
+  ASSERT_EQ(read.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, seconds(2));
+  EXPECT_EQ(command.get().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(read.get().code(), StatusCode::kUnavailable);
 }
 
 }  // namespace
