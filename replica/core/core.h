@@ -296,10 +296,9 @@ class Core {
   uint64_t polled_commit_ = 0;  // known_commit_ at the last parent poll.
   // Peers that answered a catch-up request for chosen_prefix_ + 1 with the
   // index they would need a snapshot from (their log was truncated, or it
-  // lacks chosen marks of slots their store applied), as of refused_at_:
-  // others may still hold those slots (MaybeAskForSnapshot).
+  // lacks chosen marks of slots their store applied); cleared when the
+  // prefix moves. Others may still hold those slots (MaybeAskForSnapshot).
   std::map<NodeId, uint64_t> catchup_refused_;
-  uint64_t refused_at_ = 0;       // chosen_prefix_ when those refusals came.
   int64_t refused_since_ns_ = 0;  // When the first of them came.
   NodeId lease_holder_ = kNoNode;
   int64_t lease_expiry_ns_ = 0;

@@ -56,6 +56,8 @@ void Core::AdvancePrefix() {
        it != log_.end() && it->first == chosen_prefix_ + 1 && it->second.chosen;
        ++it) {
     ++chosen_prefix_;
+    // Refusals were of the slot after the old prefix.
+    catchup_refused_.clear();
   }
   known_commit_ = std::max(known_commit_, chosen_prefix_);
   while (applied_ < chosen_prefix_) {
@@ -220,7 +222,7 @@ void Core::HandleCatchupRequest(const Envelope& env) {
 }
 
 bool Core::RefusedCatchup(NodeId peer) const {
-  return refused_at_ == chosen_prefix_ && catchup_refused_.count(peer) > 0;
+  return catchup_refused_.count(peer) > 0;
 }
 
 std::vector<NodeId> Core::CatchupPeers() const {
@@ -238,7 +240,7 @@ bool Core::LeaderMayServeCatchup() const {
 }
 
 void Core::MaybeAskForSnapshot(int64_t now_ns) {
-  if (refused_at_ != chosen_prefix_ || catchup_refused_.empty()) return;
+  if (catchup_refused_.empty()) return;
   // A restarted peer whose store applied slots its log holds no chosen
   // marks for refuses them, though the leader may hold them: a snapshot (a
   // rebuild, the mount gone meanwhile) is due only once no one else is
@@ -256,11 +258,7 @@ void Core::MaybeAskForSnapshot(int64_t now_ns) {
 void Core::HandleCatchupReply(const Envelope& env, int64_t now_ns) {
   const Message& m = env.msg;
   if (!m.ok) {
-    if (refused_at_ != chosen_prefix_ || catchup_refused_.empty()) {
-      catchup_refused_.clear();
-      refused_at_ = chosen_prefix_;
-      refused_since_ns_ = now_ns;
-    }
+    if (catchup_refused_.empty()) refused_since_ns_ = now_ns;
     catchup_refused_[env.from] = m.index;
     MaybeAskForSnapshot(now_ns);
     return;

@@ -21,6 +21,18 @@ double Uniform(replica::Rng& rng) {
   return static_cast<double>(rng.Below(1'000'000)) / 1'000'000.0;
 }
 
+uint64_t CheckpointIndex(const SimNode& n) {
+  return n.checkpoint ? n.checkpoint->AppliedIndex() : 0;
+}
+
+// The log forgets every slot through `through`.
+void TruncateLog(SimNode& n, uint64_t through) {
+  n.compacted = through;
+  std::erase_if(n.records, [&n](const replica::LogRecord& r) {
+    return r.slot <= n.compacted;
+  });
+}
+
 volatile uint64_t g_current_seed = 0;
 volatile bool g_current_compaction = true;
 
@@ -384,24 +396,19 @@ void Simulation::Crash(SimNode& n, bool wipe) {
 void Simulation::MaybeCompact(SimNode& n) {
   if (compact_every_ == 0) return;
   const uint64_t applied = n.kv->AppliedIndex();
-  const uint64_t last = n.checkpoint ? n.checkpoint->AppliedIndex() : 0;
-  if (applied < last + compact_every_) return;
+  if (applied < CheckpointIndex(n) + compact_every_) return;
   n.checkpoint = *n.kv;
   if (applied <= n.compacted + keep_slots_) return;
-  n.compacted = applied - keep_slots_;
-  std::erase_if(n.records, [&n](const replica::LogRecord& r) {
-    return r.slot <= n.compacted;
-  });
+  TruncateLog(n, applied - keep_slots_);
   n.core->Compacted(n.compacted);
 }
 
 void Simulation::Rebuild(SimNode& n, NodeId peer) {
   const SimNode& from = nodes_[peer - 1];
   Crash(n, /*wipe=*/false);
-  const uint64_t have = n.checkpoint ? n.checkpoint->AppliedIndex() : 0;
-  if (from.up && from.kv->AppliedIndex() > have) {
+  if (from.up && from.kv->AppliedIndex() > CheckpointIndex(n)) {
     n.checkpoint = *from.kv;
-    n.compacted = std::max(n.compacted, from.kv->AppliedIndex());
+    TruncateLog(n, std::max(n.compacted, from.kv->AppliedIndex()));
     // The slots it skips may have chosen configurations: it takes the
     // peer's history through the snapshot (the log's metadata keeps them).
     if (!n.meta) {
@@ -414,9 +421,6 @@ void Simulation::Rebuild(SimNode& n, NodeId peer) {
       if (slot <= n.compacted) configs.emplace(slot, config);
     }
     n.meta->configs.assign(configs.begin(), configs.end());
-    std::erase_if(n.records, [&n](const replica::LogRecord& r) {
-      return r.slot <= n.compacted;
-    });
     ++result_.rebuilds;
     Log("node " + std::to_string(n.id) + " installs a snapshot of node " +
         std::to_string(peer) + " at slot " + std::to_string(n.compacted));
@@ -431,7 +435,7 @@ void Simulation::Restart(SimNode& n) {
   replica::PersistentState disk;
   disk.metadata = n.meta;
   disk.records = n.records;
-  disk.applied_index = n.checkpoint ? n.checkpoint->AppliedIndex() : 0;
+  disk.applied_index = CheckpointIndex(n);
   disk.compacted_index = n.compacted;
   n.kv = n.checkpoint ? std::make_unique<KvMachine>(*n.checkpoint)
                       : std::make_unique<KvMachine>();
